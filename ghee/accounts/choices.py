@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class TokenKind(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"

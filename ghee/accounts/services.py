@@ -1,0 +1,51 @@
+"""Verbs on organizations, locales and tokens. Each owns its transaction."""
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from .choices import TokenKind
+from .models import ApiToken, Locale, Organization
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_organization(slug: str, name: str = "", locales: Sequence[str] = ()) -> Organization:
+    """Create an organization; the first of ``locales`` is its default locale."""
+    org = Organization(slug=slug, name=name or slug)
+    org.full_clean()
+    org.save()
+    for order, code in enumerate(locales):
+        locale = Locale(organization=org, code=code, name=code, order=order, is_default=order == 0)
+        locale.full_clean()
+        locale.save()
+    return org
+
+
+@transaction.atomic
+def create_token(organization: Organization, kind: str, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token and return it with its clear text, which is never stored."""
+    if kind not in TokenKind.values:
+        raise ValueError(f"token kind must be one of {', '.join(TokenKind.values)}")
+    clear = secrets.token_hex(26)
+    token = ApiToken.objects.create(
+        organization=organization,
+        kind=kind,
+        name=name,
+        prefix=clear[: ApiToken.PREFIX_LENGTH],
+        digest=token_digest(clear),
+    )
+    return token, clear
+
+
+def revoke_token(token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,11 @@
+"""Filled in by its issue."""
+
+from rest_framework import status
+from rest_framework.response import Response
+
+
+def _todo(*args, **kwargs):
+    return Response({"detail": "Not implemented yet."}, status=status.HTTP_501_NOT_IMPLEMENTED)
+
+
+list_by_keys = list_collection = retrieve_item = _todo

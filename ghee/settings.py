@@ -1,0 +1,178 @@
+"""ghee's one settings module: everything comes from the environment with safe defaults.
+
+The embedded default needs nothing installed: SQLite and media under ``GHEE_DATA_DIR``
+(``./var``). ``DATABASE_URL`` switches to PostgreSQL with no code change.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+DATA_DIR = Path(os.environ.get("GHEE_DATA_DIR", "var")).resolve()
+
+
+def _secret_key() -> str:
+    """GHEE_SECRET_KEY, or a key generated once and kept in the data directory."""
+    if key := os.environ.get("GHEE_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    # O_EXCL: two processes starting at once must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("GHEE_DEBUG")
+PUBLIC_URL = os.environ.get("GHEE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+ALLOWED_HOSTS = [h for h in os.environ.get("GHEE_ALLOWED_HOSTS", "*").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_tasks",
+    "django_tasks_db",
+    "ghee.core",
+    "ghee.accounts",
+    "ghee.content",
+    "ghee.dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "ghee.core.middleware.ApiTrailingSlashMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ghee.urls"
+WSGI_APPLICATION = "ghee.wsgi.application"
+# The API routes its own trailing-slash rules (GET/HEAD redirect, writes accepted as-is).
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+
+SQLITE_PATH = DATA_DIR / "ghee.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
+        conn_max_age=600,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the API read while a worker writes; the busy timeout makes writers queue
+    # instead of failing. synchronous=NORMAL survives a process crash (the case we test);
+    # it can lose the last commits on power loss. GHEE_SQLITE_SYNCHRONOUS=FULL trades
+    # throughput for that.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            f"PRAGMA synchronous={os.environ.get('GHEE_SQLITE_SYNCHRONOUS', 'NORMAL')};"
+            "PRAGMA foreign_keys=ON;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background work --------------------------------------------------------------------------
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How long a dispatched or running job may stay silent before the sweeper hands it out again.
+GHEE_JOB_LEASE_SECONDS = _env_int("GHEE_JOB_LEASE_SECONDS", 60)
+GHEE_JOB_MAX_ATTEMPTS = _env_int("GHEE_JOB_MAX_ATTEMPTS", 5)
+GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
+
+# --- API ------------------------------------------------------------------------------------
+
+GHEE_MAX_BODY_BYTES = _env_int("GHEE_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = GHEE_MAX_BODY_BYTES
+GHEE_IDEMPOTENCY_TTL_SECONDS = _env_int("GHEE_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+# Seconds a looked-up token stays in a process's cache (0 disables). Revocation takes
+# effect everywhere within this time.
+GHEE_TOKEN_CACHE_SECONDS = _env_int("GHEE_TOKEN_CACHE_SECONDS", 5)
+GHEE_SCHEMA_CACHE_SECONDS = _env_int("GHEE_SCHEMA_CACHE_SECONDS", 5)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["ghee.accounts.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["ghee.accounts.authentication.HasTokenForMethod"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "ghee.core.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Static and media -----------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("GHEE_MEDIA_ROOT", DATA_DIR / "media")).resolve()
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GHEE_LOG_LEVEL", "WARNING")},
+    "loggers": {"ghee": {"level": os.environ.get("GHEE_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("v2/", include("ghee.content.api.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz),
+    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+]
+
+handler404 = "ghee.core.errors.json_not_found"
+handler500 = "ghee.core.errors.json_server_error"

@@ -1,0 +1,103 @@
+"""Shared fixtures: organizations, tokens, collections, an API client, and a network guard."""
+
+import ipaddress
+import socket
+
+import pytest
+from rest_framework.test import APIClient
+
+from ghee.accounts.authentication import token_cache
+from ghee.accounts.services import create_organization, create_token
+from ghee.content.models import Collection, Field
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock, address):
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0]
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        ip = ipaddress.ip_address(socket.gethostbyname(host))
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if not ip.is_loopback:
+        raise RuntimeError(f"tests may only connect to loopback, not {address!r}")
+
+
+def _guarded_connect(self, address):
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only():
+    """Fail any test that tries to reach an address other than loopback."""
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    yield
+    socket.socket.connect = _real_connect
+    socket.socket.connect_ex = _real_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    token_cache.clear()
+    yield
+    token_cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def org(db):
+    return create_organization("acme", "Acme")
+
+
+@pytest.fixture
+def org_locales(db):
+    return create_organization("globex", "Globex", locales=["en", "es"])
+
+
+@pytest.fixture
+def write_token(org):
+    return create_token(org, "write", "test writer")[1]
+
+
+@pytest.fixture
+def read_token(org):
+    return create_token(org, "read", "test reader")[1]
+
+
+def make_collection(organization, key, fields, name="", label=""):
+    """A collection with ``fields``: dicts of Field attributes, in order."""
+    collection = Collection.objects.create(
+        organization=organization, key=key, name=name or key, label_field=label
+    )
+    for order, spec in enumerate(fields):
+        Field.objects.create(collection=collection, order=order, **spec)
+    return collection
+
+
+@pytest.fixture
+def team_members(org):
+    return make_collection(
+        org,
+        "team_members",
+        [
+            {"key": "name", "type": "short_text", "required": True, "max_length": 120},
+            {"key": "position", "type": "short_text"},
+        ],
+        label="name",
+    )
