@@ -1,11 +1,149 @@
-"""Filled in by its issue."""
+"""The Read API: R1 ``GET /v2/content/?keys=``, R2 ``GET /v2/content/{key}/``, R3
+``GET /v2/content/{key}/{id}/``. Each view parses, asks ``queries`` for the items, hands
+them to ``rendering`` and answers through ``core.http_cache``.
 
-from rest_framework import status
-from rest_framework.response import Response
+Authentication (any token of the organization, query or header) happens before these
+functions run (``HasTokenForMethod``); ``request.user.organization_id`` scopes every lookup,
+so a token never sees another organization's collections (they are simply not found).
+"""
+
+import re
+from dataclasses import dataclass
+from functools import wraps
+
+from rest_framework import exceptions
+
+from ghee.core.http_cache import json_response
+
+from .. import queries
+from ..rendering import ItemRenderer
+
+# ``key`` or ``key[name=value]``; ``_id`` as the name selects an item by id.
+KEY_SPEC = re.compile(r"^(?P<key>[-\w]+)(?:\[(?P<name>[^\]=]+)=(?P<value>[^\]]*)\])?$")
 
 
-def _todo(*args, **kwargs):
-    return Response({"detail": "Not implemented yet."}, status=status.HTTP_501_NOT_IMPLEMENTED)
+def _answers_errors_uncached(view):
+    """4xx bodies as ``{"detail": ...}`` with ``Cache-Control: private, no-store``, so a CDN
+    never keeps a 404 for an item that is about to exist."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except exceptions.APIException as exc:
+            return json_response(
+                request, {"detail": exc.detail}, shared=False, status=exc.status_code
+            )
+
+    return wrapper
 
 
-list_by_keys = list_collection = retrieve_item = _todo
+@dataclass(frozen=True)
+class KeyRequest:
+    key: str
+    condition: tuple[str, str] | None  # (name, value) of a bracket filter
+
+
+def parse_keys(raw: str) -> list[KeyRequest]:
+    """``k1,k2[name=value],...``: commas inside brackets belong to the filter value."""
+    parts, depth, current = [], 0, []
+    for char in raw:
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        depth += char == "["
+        depth -= char == "]" and depth > 0
+        current.append(char)
+    parts.append("".join(current))
+    requests = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        match = KEY_SPEC.match(part)
+        if match is None:
+            raise exceptions.NotFound(f"Content key {part} not found")
+        condition = None
+        if match["name"] is not None:
+            condition = (match["name"].strip(), match["value"])
+        requests.append(KeyRequest(match["key"], condition))
+    return requests
+
+
+def _bracket_filters(schema, request: KeyRequest) -> list[queries.Filter]:
+    if request.condition is None:
+        return []
+    name, value = request.condition
+    if name == "_id":
+        return [queries.id_filter(value, f"{request.key}[_id]")]
+    return queries.parse_filters(schema, [(name, value)], name_format=request.key + "[{}]")
+
+
+def _read_by_keys(request, key_requests: list[KeyRequest]):
+    """R1, also used for R2 paths naming several keys or a bracket filter."""
+    if not key_requests:
+        return json_response(request, {}, shared=True)
+    organization_id = request.user.organization_id
+    schemas = []
+    for key_request in key_requests:
+        schema = queries.read_schema_cache.collection(organization_id, key_request.key)
+        if schema is None:
+            raise exceptions.NotFound(f"Content key {key_request.key} not found")
+        schemas.append(schema)
+    params = request.query_params
+    options = queries.parse_read_options(
+        params, queries.read_schema_cache.locales(organization_id), test_alias=True
+    )
+    paging = queries.parse_paging(params) if len(key_requests) == 1 else queries.EVERYTHING
+    renderer = ItemRenderer(organization_id, options)
+    data, page = {}, None
+    for key_request, schema in zip(key_requests, schemas, strict=True):
+        filters = _bracket_filters(schema, key_request)
+        filters += queries.parse_filters(schema, queries.field_filter_pairs(params))
+        order = queries.parse_order(schema, params.get("order"))
+        page = queries.list_items(schema, options.scope, filters, order, paging)
+        data[schema.key] = renderer.render(schema, page.items)
+    body = {"meta": page.meta(), "data": data} if len(key_requests) == 1 else {"data": data}
+    return json_response(request, body, shared=not options.scope.preview)
+
+
+@_answers_errors_uncached
+def list_by_keys(request):
+    return _read_by_keys(request, parse_keys(request.query_params.get("keys", "")))
+
+
+@_answers_errors_uncached
+def list_collection(request, key):
+    if "," in key or "[" in key:
+        # The JS SDK turns ``retrieve(["a", "b"])`` into ``/v2/content/a,b/``.
+        return _read_by_keys(request, parse_keys(key))
+    organization_id = request.user.organization_id
+    schema = queries.read_schema_cache.collection(organization_id, key)
+    if schema is None:
+        raise exceptions.NotFound()
+    params = request.query_params
+    options = queries.parse_read_options(params, queries.read_schema_cache.locales(organization_id))
+    filters = queries.parse_filters(schema, queries.field_filter_pairs(params))
+    order = queries.parse_order(schema, params.get("order"))
+    paging = queries.parse_paging(params)
+    page = queries.list_items(schema, options.scope, filters, order, paging)
+    items = ItemRenderer(organization_id, options).render(schema, page.items)
+    body = {"meta": page.meta(), "data": {schema.key: items}}
+    return json_response(request, body, shared=not options.scope.preview)
+
+
+@_answers_errors_uncached
+def retrieve_item(request, key, item_id):
+    organization_id = request.user.organization_id
+    schema = queries.read_schema_cache.collection(organization_id, key)
+    item_id = queries.parse_item_id(item_id)
+    if schema is None or item_id is None:
+        raise exceptions.NotFound()
+    options = queries.parse_read_options(
+        request.query_params, queries.read_schema_cache.locales(organization_id)
+    )
+    values = queries.load_items(schema.id, options.scope, [item_id]).get(item_id)
+    if values is None:
+        raise exceptions.NotFound()
+    [item] = ItemRenderer(organization_id, options).render(schema, [(item_id, values)])
+    return json_response(request, {"data": item}, shared=not options.scope.preview)
