@@ -147,6 +147,13 @@ GHEE_IDEMPOTENCY_TTL_SECONDS = _env_int("GHEE_IDEMPOTENCY_TTL_SECONDS", 24 * 360
 # effect everywhere within this time.
 GHEE_TOKEN_CACHE_SECONDS = _env_int("GHEE_TOKEN_CACHE_SECONDS", 5)
 GHEE_SCHEMA_CACHE_SECONDS = _env_int("GHEE_SCHEMA_CACHE_SECONDS", 5)
+# Read API. Published reads say `Cache-Control: public, max-age=0, s-maxage=<this>`, so a
+# CDN in front may serve them this long after a write (browsers always revalidate).
+GHEE_READ_S_MAXAGE = _env_int("GHEE_READ_S_MAXAGE", 60)
+# meta.count of result sets of at least GHEE_READ_COUNT_CACHE_MIN items is cached this long
+# per process (counting is the one part of a page whose cost grows with the collection).
+GHEE_READ_COUNT_CACHE_SECONDS = _env_int("GHEE_READ_COUNT_CACHE_SECONDS", 2)
+GHEE_READ_COUNT_CACHE_MIN = _env_int("GHEE_READ_COUNT_CACHE_MIN", 10_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["ghee.accounts.authentication.ApiTokenAuthentication"],

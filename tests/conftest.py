@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from ghee.accounts.authentication import token_cache
 from ghee.accounts.services import create_organization, create_token
 from ghee.content.models import Collection, Field
+from ghee.content.queries import count_cache, read_schema_cache
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -50,9 +51,13 @@ def loopback_only():
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    token_cache.clear()
+    # Row ids are reused after a test's rollback: per-process caches must not outlive it.
+    caches = (token_cache, read_schema_cache, count_cache)
+    for cache in caches:
+        cache.clear()
     yield
-    token_cache.clear()
+    for cache in caches:
+        cache.clear()
 
 
 @pytest.fixture
