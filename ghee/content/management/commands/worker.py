@@ -1,0 +1,134 @@
+"""``ghee worker``: dispatch jobs and run django-tasks-db tasks, in one loop.
+
+Each iteration: claim a ready django-tasks task and run it; when there is none, dispatch
+(lease a batch of runnable jobs and enqueue one ``process_jobs`` task for it, which also
+re-dispatches jobs whose worker died) and run that. Every ``GHEE_JOB_LEASE_SECONDS`` it
+sweeps: task rows a killed worker left RUNNING are marked failed, old task rows and
+expired Idempotency-Keys are deleted. Signals are django-tasks-db's: SIGTERM or SIGINT
+finishes the current task, then exits; a second one exits at once.
+
+Run as many as you like, on as many machines: jobs are claimed with
+``select_for_update(skip_locked=True)`` on PostgreSQL (SQLite's write lock serialises the
+claim) and every commit is fenced by the job's lease token.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import OperationalError, close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from ghee.content import jobs
+
+logger = logging.getLogger("ghee.worker")
+
+
+class JobWorker(Worker):
+    """django-tasks-db's worker with the job dispatcher and sweeper in its loop."""
+
+    def __init__(self, *, dispatch: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dispatch = dispatch
+        self._next_sweep = 0.0
+
+    def _claim_task(self) -> DBTaskResult | None:
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        try:
+            with exclusive_transaction(tasks.db):
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+                return task_result
+        except OperationalError as exc:
+            if is_locked_database_exception(exc):
+                return None
+            raise
+
+    def _dispatch(self) -> int:
+        try:
+            return jobs.dispatch_jobs()
+        except OperationalError as exc:
+            if is_locked_database_exception(exc):
+                return 0
+            raise
+
+    def _maybe_sweep(self) -> None:
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + max(1, settings.GHEE_JOB_LEASE_SECONDS)
+        try:
+            swept = jobs.sweep()
+        except OperationalError as exc:
+            if not is_locked_database_exception(exc):
+                raise
+        else:
+            if any(swept.values()):
+                logger.info("Swept %s", swept)
+
+    def run(self) -> None:
+        logger.info("Starting ghee worker worker_id=%s", self.worker_id)
+        while self.running:
+            close_old_connections()
+            if self.dispatch:
+                self._maybe_sweep()
+            task_result = self._claim_task()
+            if task_result is None and self.dispatch and self._dispatch():
+                task_result = self._claim_task()
+            if task_result is not None:
+                self.run_task(task_result)
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                return
+            close_old_connections()
+            if self.running and task_result is None:
+                if self.batch:
+                    return
+                time.sleep(self.interval)
+
+
+class Command(BaseCommand):
+    help = "Process accepted writes: dispatch jobs and run their tasks until stopped."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=None,
+            help="Seconds to sleep when idle (default: GHEE_WORKER_INTERVAL).",
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="Exit once there is nothing left to do."
+        )
+        parser.add_argument(
+            "--max-tasks", type=int, default=None, help="Exit after this many tasks."
+        )
+        parser.add_argument(
+            "--no-dispatch",
+            action="store_true",
+            help="Only run tasks; leave dispatching and sweeping to other workers.",
+        )
+        parser.add_argument("--worker-id", default=None)
+
+    def handle(self, *, interval, batch, max_tasks, no_dispatch, worker_id, **options) -> None:
+        if options["verbosity"] > 1:
+            logging.getLogger("ghee").setLevel(logging.DEBUG)
+        worker = JobWorker(
+            queue_names=["default"],
+            interval=settings.GHEE_WORKER_INTERVAL if interval is None else interval,
+            batch=batch,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=max_tasks,
+            worker_id=worker_id or get_random_string(32),
+            excluded_queue_names=[],
+            dispatch=not no_dispatch,
+        )
+        worker.configure_signals()
+        worker.run()

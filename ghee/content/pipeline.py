@@ -1,0 +1,207 @@
+"""What a job does, in stages: prepare -> apply -> after-commit.
+
+- ``prepare`` runs before the database transaction and may do slow or outbound work. It is
+  where media import will fetch URLs (the media issue). Today it does nothing.
+- ``apply`` runs inside the transaction that also marks the job succeeded (see
+  ``jobs.py``): it writes items, locale versions and index rows. It raises ``JobFailed`` for
+  a problem that retrying cannot fix (e.g. a referenced item was deleted after the 202).
+- ``after_commit`` runs once the transaction committed. It is where webhooks will be
+  queued (the webhooks issue); ``ctx.events`` already lists what changed. Today nothing
+  consumes them.
+"""
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .choices import ItemStatus, JobKind
+from .indexing import drop_item_index, reindex
+from .models import Item, ItemLocale, Job
+from .validation import CompiledSchema
+
+
+class JobFailed(Exception):
+    """The job cannot succeed; ``errors`` are ``[{"index", "locale", "field", "message"}]``."""
+
+    def __init__(self, errors: list[dict]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def job_error(message: str, index=None, locale=None, field=None) -> dict:
+    return {"index": index, "locale": locale, "field": field, "message": message}
+
+
+@dataclass
+class JobContext:
+    job: Job
+    schema: CompiledSchema
+    now: datetime
+    item_ids: list[int] = field(default_factory=list)
+    # (item id, locale, "published" | "draft" | "delete"): for webhooks, once they exist.
+    events: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def prepare(ctx: JobContext) -> None:
+    """Outbound work before the transaction (media import will live here). Nothing yet."""
+
+
+def after_commit(ctx: JobContext) -> None:
+    """Work after the commit (webhook deliveries will be queued here). Nothing yet."""
+
+
+def apply(ctx: JobContext) -> None:
+    kind = ctx.job.kind
+    if kind == JobKind.CREATE:
+        _apply_create(ctx)
+    elif kind in (JobKind.REPLACE, JobKind.UPDATE):
+        _apply_change(ctx, partial=kind == JobKind.UPDATE)
+    elif kind == JobKind.DELETE:
+        _apply_delete(ctx)
+    else:  # pragma: no cover - JobKind is closed
+        raise JobFailed([job_error(f"Unknown job kind {kind!r}.")])
+
+
+def _conform(schema: CompiledSchema, values: dict[str, Any], base: dict[str, Any]) -> dict:
+    """``values`` over ``base``, with exactly the schema's current field keys."""
+    return {
+        key: values[key] if key in values else base.get(key, spec.default)
+        for key, spec in schema.fields.items()
+    }
+
+
+def _check_references(ctx: JobContext, elements: list[tuple[int | None, dict]]) -> None:
+    """Referenced items must still exist (they may have been deleted since the 202)."""
+    wanted = []
+    for index, by_locale in elements:
+        for locale, values in by_locale.items():
+            for key, value in values.items():
+                spec = ctx.schema.fields.get(key)
+                if spec is None or spec.reference_collection_id is None or value in (None, []):
+                    continue
+                wanted.append((index, locale, spec, value if spec.many else [value]))
+    if not wanted:
+        return
+    ids = {item_id for *_, ids in wanted for item_id in ids}
+    found = dict(
+        Item.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("id", "collection_id")
+    )
+    errors = [
+        job_error(
+            f'Item {item_id} does not exist in collection "{spec.reference_key}".',
+            index,
+            locale or None,
+            spec.key,
+        )
+        for index, locale, spec, ids in wanted
+        for item_id in ids
+        if found.get(item_id) != spec.reference_collection_id
+    ]
+    if errors:
+        raise JobFailed(errors)
+
+
+def _publish(version: ItemLocale, status: str, now: datetime) -> None:
+    version.status = status
+    if status == ItemStatus.PUBLISHED:
+        version.published_data = copy.deepcopy(version.data)
+        version.is_published = True
+        version.published_at = now
+
+
+def _apply_create(ctx: JobContext) -> None:
+    job, schema = ctx.job, ctx.schema
+    status = job.payload.get("status") or ItemStatus.DRAFT
+    elements = job.payload.get("fields") or []
+    _check_references(ctx, list(enumerate(elements)))
+    items = Item.objects.bulk_create(
+        [
+            Item(
+                collection_id=job.collection_id,
+                organization_id=job.organization_id,
+                job=job,
+                job_index=index,
+            )
+            for index in range(len(elements))
+        ]
+    )
+    versions = []
+    for item, by_locale in zip(items, elements, strict=True):
+        for locale, values in by_locale.items():
+            version = ItemLocale(
+                item=item,
+                collection_id=job.collection_id,
+                locale=locale,
+                data=_conform(schema, values, {}),
+            )
+            _publish(version, status, ctx.now)
+            versions.append(version)
+            ctx.events.append((item.pk, locale, status))
+    ItemLocale.objects.bulk_create(versions)
+    reindex(versions, schema.fields, fresh=True)
+    ctx.item_ids = [item.pk for item in items]
+
+
+def _apply_change(ctx: JobContext, *, partial: bool) -> None:
+    job, schema = ctx.job, ctx.schema
+    status = job.payload.get("status")
+    given: dict[str, dict] = job.payload.get("fields") or {}
+    _check_references(ctx, [(None, given)])
+    item = Item.objects.filter(pk=job.item_id).first()
+    if item is None:
+        raise JobFailed([job_error("The item no longer exists.")])
+    versions = {v.locale: v for v in ItemLocale.objects.filter(item_id=item.pk)}
+    changed: dict[str, tuple[ItemLocale, bool]] = {}  # locale -> (version, published changed)
+
+    for locale, values in given.items():
+        version = versions.get(locale)
+        if version is None:
+            version = ItemLocale(item=item, collection_id=job.collection_id, locale=locale, data={})
+            versions[locale] = version
+        base = version.data if partial else {}
+        version.data = _conform(schema, values, base)
+        _publish(version, status or version.status or ItemStatus.DRAFT, ctx.now)
+        changed[locale] = (version, version.status == ItemStatus.PUBLISHED)
+
+    if not given and status:  # a status-only PATCH: every locale version takes the status
+        for locale, version in versions.items():
+            _publish(version, status, ctx.now)
+            changed[locale] = (version, status == ItemStatus.PUBLISHED)
+
+    # A non-translatable field holds one value for the item: copy it to the other versions.
+    shared = {
+        key: value
+        for values in given.values()
+        for key, value in values.items()
+        if key in schema.fields and not schema.fields[key].translatable
+    }
+    if shared:
+        publishing = status == ItemStatus.PUBLISHED
+        for locale, version in versions.items():
+            if locale in given:
+                continue
+            version.data = {**version.data, **shared}
+            republish = publishing and version.published_data is not None
+            if republish:
+                version.published_data = {**version.published_data, **shared}
+            was_published = changed.get(locale, (version, False))[1]
+            changed[locale] = (version, was_published or republish)
+
+    for version, _ in changed.values():
+        version.save()
+    for version, published_changed in changed.values():
+        reindex([version], schema.fields, published=published_changed)
+        ctx.events.append((item.pk, version.locale, version.status))
+    Item.objects.filter(pk=item.pk).update(updated_at=ctx.now)
+    ctx.item_ids = [item.pk]
+
+
+def _apply_delete(ctx: JobContext) -> None:
+    job = ctx.job
+    Item.objects.filter(pk=job.item_id, deleted_at__isnull=True).update(deleted_at=ctx.now)
+    locales = list(ItemLocale.objects.filter(item_id=job.item_id).values_list("locale", flat=True))
+    ItemLocale.objects.filter(item_id=job.item_id).update(is_deleted=True)
+    drop_item_index([job.item_id])
+    ctx.events += [(job.item_id, locale, "delete") for locale in locales]
+    ctx.item_ids = [job.item_id] if job.item_id else []

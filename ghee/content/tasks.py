@@ -1,0 +1,12 @@
+"""django-tasks tasks of the content app. The dispatcher (``jobs.dispatch_jobs``) enqueues
+them; ``ghee worker`` runs them."""
+
+from django_tasks import task
+
+from . import jobs
+
+
+@task()
+def process_jobs(job_ids: list[int], lease_token: str) -> dict:
+    """Process one dispatched batch of jobs (see ``ghee.content.jobs``)."""
+    return jobs.process_batch(job_ids, lease_token)
