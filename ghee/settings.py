@@ -136,6 +136,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # How long a dispatched or running job may stay silent before the sweeper hands it out again.
 GHEE_JOB_LEASE_SECONDS = _env_int("GHEE_JOB_LEASE_SECONDS", 60)
 GHEE_JOB_MAX_ATTEMPTS = _env_int("GHEE_JOB_MAX_ATTEMPTS", 5)
+# Jobs leased per dispatch, processed by one task.
+GHEE_JOB_BATCH_SIZE = _env_int("GHEE_JOB_BATCH_SIZE", 100)
 GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
 
 # --- API ------------------------------------------------------------------------------------

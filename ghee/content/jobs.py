@@ -3,7 +3,7 @@
 The ``Job`` row is the truth; the django-tasks queue only carries work to a process.
 
 - **Dispatch** (``dispatch_jobs``, called by every ``ghee worker`` each loop): in one
-  transaction, claim up to ``BATCH_SIZE`` open jobs (pending or running) whose lease is
+  transaction, claim up to ``GHEE_JOB_BATCH_SIZE`` open jobs (pending or running) whose lease is
   empty or lapsed by giving them a fresh random ``lease_token`` and
   ``lease_expires_at = now + GHEE_JOB_LEASE_SECONDS``, and enqueue ONE ``process_jobs``
   task for the batch. A worker that died mid-job leaves its jobs with a lease that lapses,
@@ -37,7 +37,6 @@ from .validation import schema_cache
 
 logger = logging.getLogger("ghee.jobs")
 
-BATCH_SIZE = 100
 CHUNK_ITEMS = 500  # items applied per transaction (keeps SQLite's write lock short)
 OPEN_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
 DEFER_SECONDS = 1.0
@@ -48,13 +47,14 @@ def _lease_until(now):
     return now + timedelta(seconds=settings.GHEE_JOB_LEASE_SECONDS)
 
 
-def claim_jobs(limit: int = BATCH_SIZE) -> tuple[list[int], str]:
+def claim_jobs(limit: int | None = None) -> tuple[list[int], str]:
     """Lease up to ``limit`` runnable jobs; return their ids (oldest first) and the token.
 
     Must run inside a transaction. Jobs that used up their attempts are failed here.
     """
     now = timezone.now()
     token = secrets.token_hex(16)
+    limit = limit or settings.GHEE_JOB_BATCH_SIZE
     runnable = (
         Job.objects.filter(status__in=OPEN_STATUSES)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
@@ -80,7 +80,7 @@ def claim_jobs(limit: int = BATCH_SIZE) -> tuple[list[int], str]:
     return ids, token
 
 
-def dispatch_jobs(limit: int = BATCH_SIZE) -> int:
+def dispatch_jobs(limit: int | None = None) -> int:
     """Claim a batch and enqueue one ``process_jobs`` task for it, atomically."""
     from .tasks import process_jobs
 

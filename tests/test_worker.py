@@ -1,0 +1,166 @@
+"""Real `ghee worker` processes draining real jobs, including one killed with SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from ghee.content.models import Item, ItemLocale, Job
+from ghee.content.validation import schema_cache
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url() -> str:
+    """The URL of the test database this process is using, for a worker subprocess."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{db.get('HOST') or 'localhost'}{port}/{db['NAME']}"
+
+
+def start_worker(**env) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "GHEE_DATA_DIR": str(settings.DATA_DIR),
+        "GHEE_WORKER_INTERVAL": "0.05",
+        **{key: str(value) for key, value in env.items()},
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ghee.cli", "worker"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def stop(process: subprocess.Popen) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.stdout.read().decode(errors="replace") if process.stdout else ""
+
+
+def post(api, token, body):
+    return api.post("/v2/content/", body, format="json", HTTP_AUTHORIZATION=f"Token {token}")
+
+
+def job_status(api, token, location):
+    return api.get(location, HTTP_AUTHORIZATION=f"Token {token}").json()
+
+
+@pytest.fixture
+def committed(transactional_db):
+    """Rows written by the test are committed, so a worker process sees them."""
+    schema_cache.clear()
+    yield
+
+
+def test_job_lifecycle_through_a_real_worker(api, committed, write_token, team_members):
+    response = post(
+        api,
+        write_token,
+        {"key": "team_members", "status": "published", "fields": [{"name": "Ann"}]},
+    )
+    assert response.status_code == 202
+    location = response["Location"]
+    before = job_status(api, write_token, location)
+    assert before["status"] == "pending"
+    assert before["attempts"] == 0 and before["started_at"] is None
+
+    worker = start_worker()
+    try:
+        assert wait_for(lambda: job_status(api, write_token, location)["status"] == "succeeded")
+    finally:
+        output = stop(worker)
+    after = job_status(api, write_token, location)
+    assert after["attempts"] == 1, output
+    assert after["started_at"] and after["finished_at"]
+    (item_id,) = after["item_ids"]
+    assert ItemLocale.objects.get(item_id=item_id).published_data["name"] == "Ann"
+    # SIGTERM let it finish and exit cleanly.
+    assert worker.returncode == 0, output
+
+
+def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(
+    api, committed, write_token, team_members
+):
+    """~250 items in 210 jobs; kill -9 the worker while a batch is marked running."""
+    names = []
+    for n in range(200):
+        names.append(f"single-{n}")
+        response = post(api, write_token, {"key": "team_members", "fields": [{"name": names[-1]}]})
+        assert response.status_code == 202
+    for batch in range(10):
+        chunk = [f"bulk{batch}-{n}" for n in range(5)]
+        names += chunk
+        response = post(
+            api,
+            write_token,
+            {"key": "team_members", "status": "published", "fields": [{"name": n} for n in chunk]},
+        )
+        assert response.status_code == 202
+    total_jobs = Job.objects.count()
+    env = {"GHEE_JOB_LEASE_SECONDS": 2, "GHEE_JOB_BATCH_SIZE": 10}
+
+    first = start_worker(**env)
+    try:
+        # Wait until some jobs are done and a batch is in flight (marked running, not yet
+        # committed), then kill the worker hard.
+        caught = wait_for(
+            lambda: (
+                Job.objects.filter(status="succeeded").exists()
+                and Job.objects.filter(status="running").exists()
+            ),
+            60,
+            0.002,
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert caught, "never saw a batch in flight"
+    interrupted = set(Job.objects.filter(status="running").values_list("id", flat=True))
+    assert interrupted, "the kill landed between batches; nothing was in flight"
+    assert Job.objects.filter(status="succeeded").count() < total_jobs
+
+    second = start_worker(**env)
+    try:
+        assert wait_for(
+            lambda: Job.objects.filter(status="succeeded").count() == total_jobs, 120
+        ), list(Job.objects.exclude(status="succeeded").values("id", "status", "attempts"))
+    finally:
+        output = stop(second)
+
+    stored = list(ItemLocale.objects.values_list("data__name", flat=True))
+    assert sorted(stored) == sorted(names), output
+    assert Item.objects.count() == len(names)
+    # The jobs the kill interrupted were taken up again after their lease lapsed.
+    retried = set(Job.objects.filter(pk__in=interrupted, attempts=2).values_list("id", flat=True))
+    assert retried == interrupted
