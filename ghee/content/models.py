@@ -129,7 +129,12 @@ class ItemLocale(models.Model):
             models.Index(
                 fields=["collection", "locale", "is_deleted", "is_published", "item"],
                 name="itemlocale_page",
-            )
+            ),
+            # Preview reads (drafts included) page in id order without sorting.
+            models.Index(
+                fields=["collection", "locale", "is_deleted", "item"],
+                name="itemlocale_preview",
+            ),
         ]
 
     def __str__(self) -> str:
