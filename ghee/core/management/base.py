@@ -1,0 +1,65 @@
+"""What every ``ghee`` command shares: one-line errors and organization lookup."""
+
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as a message a user can act on (no traceback, no class path)."""
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(
+                " ".join(messages) if field == "__all__" else f"{field}: {' '.join(messages)}"
+                for field, messages in exc.message_dict.items()
+            )
+        return " ".join(exc.messages)
+    return str(exc) or type(exc).__name__
+
+
+class GheeCommand(BaseCommand):
+    """A management command whose errors read ``ghee <command>: error: <message>``.
+
+    From the command line an error is printed (one line per problem) and the exit status
+    is 1. Through ``call_command`` it is raised as ``CommandError``, as Django does.
+    """
+
+    _from_command_line = False
+
+    def run_from_argv(self, argv):
+        self._from_command_line = "--traceback" not in argv
+        self._command_name = argv[1] if len(argv) > 1 else "ghee"
+        super().run_from_argv(argv)
+
+    def execute(self, *args, **options):
+        try:
+            try:
+                return super().execute(*args, **options)
+            except ValidationError as exc:
+                # A service refusing input (bad slug, duplicate key) is the user's to fix.
+                raise CommandError(describe_error(exc)) from exc
+        except CommandError as exc:
+            if not self._from_command_line:
+                raise
+            for line in describe_error(exc).splitlines() or ["failed"]:
+                sys.stderr.write(f"ghee {self._command_name}: error: {line}\n")
+            sys.exit(exc.returncode)
+
+    def write_table(self, rows: list[tuple[str, ...]]) -> None:
+        """Rows of text as aligned columns; the first row is the header."""
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            self.stdout.write("  ".join(cells).rstrip())
+
+    @staticmethod
+    def organization(slug: str):
+        from ghee.accounts.models import Organization
+
+        try:
+            return Organization.objects.get(slug=slug)
+        except Organization.DoesNotExist:
+            raise CommandError(
+                f"no organization {slug!r} (see `ghee org list`, or `ghee org create {slug}`)"
+            ) from None

@@ -1,0 +1,202 @@
+"""``ghee serve [--bind HOST:PORT] [--workers N] [--threads N] [--no-worker]``.
+
+Runs the API under granian (WSGI, ``ghee.wsgi:application``) and, unless ``--no-worker``,
+one ``ghee worker`` beside it. Ctrl-C or SIGTERM stops both: the signal is forwarded, both
+get ``STOP_GRACE_SECONDS`` to finish what they are doing, and the command exits 0.
+
+The children run in their own sessions so a terminal's Ctrl-C reaches them once, from here,
+rather than twice (granian treats a second signal as "stop now").
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from ghee.core.management.base import GheeCommand
+
+STOP_GRACE_SECONDS = 20
+POLL_SECONDS = 0.2
+WORKER_BACKOFF_MAX = 30.0
+# A worker that ran this long before dying starts again at once.
+WORKER_HEALTHY_SECONDS = 60.0
+
+
+def parse_bind(value: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[IPv6]:PORT`` or ``PORT`` (on 127.0.0.1)."""
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        number = 0
+    if not 0 < number < 65536:
+        raise CommandError(f"--bind {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+    return host, number
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(f"ghee serve: {message}\n")
+    sys.stderr.flush()
+
+
+class Command(GheeCommand):
+    help = "Serve the API (granian) with a background worker beside it."
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT to listen on")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="granian worker processes (default 2)"
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="blocking threads per granian worker (default 1, best on SQLite)",
+        )
+        parser.add_argument(
+            "--no-worker", action="store_true", help="do not start a `ghee worker` beside the API"
+        )
+        parser.add_argument("--access-log", action="store_true", help="log every request")
+
+    def handle(self, *args, **options):
+        host, port = parse_bind(options["bind"])
+        if options["workers"] < 1 or options["threads"] < 1:
+            raise CommandError("--workers and --threads must be at least 1")
+        self.check_migrations()
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "ghee.settings"),
+            "GHEE_DATA_DIR": str(settings.DATA_DIR),
+        }
+        self.stopping: int | None = None
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.on_signal)
+
+        worker_command = self.worker_command(options["no_worker"])
+        _log(
+            f"API on http://{host}:{port} (granian, {options['workers']} workers); "
+            f"worker: {'on' if worker_command else 'off'}; public URL {settings.PUBLIC_URL}"
+        )
+        server = self.spawn(self.server_command(host, port, options), env)
+        failure = self.supervise(server, worker_command, env)
+        self.stop([p for p in (server, self.worker) if p is not None])
+        if failure:
+            raise CommandError(failure)
+        _log("stopped")
+
+    # Setup -----------------------------------------------------------------------------
+
+    def check_migrations(self) -> None:
+        connection = connections[DEFAULT_DB_ALIAS]
+        connection.prepare_database()
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        connection.close()
+        if plan:
+            raise CommandError(
+                f"the database has {len(plan)} unapplied migrations: run `ghee migrate` first"
+            )
+
+    @staticmethod
+    def server_command(host: str, port: int, options) -> list[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(options["workers"]),
+            "--blocking-threads",
+            str(options["threads"]),
+            "--respawn-failed-workers",
+            "--no-ws",
+        ]
+        if options["access_log"]:
+            command.append("--access-log")
+        static_url = settings.STATIC_URL or ""
+        if "://" not in static_url:
+            command += [
+                "--static-path-route",
+                "/" + static_url.strip("/"),
+                "--static-path-mount",
+                str(Path(settings.STATIC_ROOT)),
+            ]
+        return [*command, "ghee.wsgi:application"]
+
+    @staticmethod
+    def worker_command(disabled: bool) -> list[str] | None:
+        if disabled:
+            return None
+        if "worker" not in get_commands():
+            _log("`ghee worker` is not available in this build; serving without a worker")
+            return None
+        return [sys.executable, "-m", "ghee.cli", "worker"]
+
+    # Running ---------------------------------------------------------------------------
+
+    def on_signal(self, signum, frame) -> None:
+        self.stopping = signum
+
+    @staticmethod
+    def spawn(command: list[str], env: dict) -> subprocess.Popen:
+        return subprocess.Popen(command, env=env, start_new_session=True)
+
+    def supervise(self, server, worker_command, env) -> str | None:
+        """Run until a signal (returns None) or until the API server dies (returns why).
+
+        A worker that dies is started again, after a pause that doubles while it keeps
+        dying young (a crash loop must not spin).
+        """
+        self.worker = self.spawn(worker_command, env) if worker_command else None
+        started, backoff, restart_at = time.monotonic(), 0.0, None
+        while self.stopping is None:
+            status = server.poll()
+            if status is not None:
+                return f"the API server (granian) exited with status {status}"
+            if self.worker is not None and self.worker.poll() is not None:
+                healthy = time.monotonic() - started > WORKER_HEALTHY_SECONDS
+                backoff = 1.0 if healthy else min(max(backoff * 2, 1.0), WORKER_BACKOFF_MAX)
+                _log(
+                    f"the worker exited with status {self.worker.returncode}; "
+                    f"starting it again in {backoff:.0f}s"
+                )
+                self.worker, restart_at = None, time.monotonic() + backoff
+            if restart_at is not None and time.monotonic() >= restart_at:
+                self.worker, restart_at = self.spawn(worker_command, env), None
+                started = time.monotonic()
+            time.sleep(POLL_SECONDS)
+        _log(f"received {signal.Signals(self.stopping).name}; stopping")
+        return None
+
+    @staticmethod
+    def stop(processes: list[subprocess.Popen]) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _log(f"process {process.pid} did not stop in {STOP_GRACE_SECONDS}s; killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
