@@ -155,7 +155,7 @@ GHEE_READ_S_MAXAGE = _env_int("GHEE_READ_S_MAXAGE", 60)
 # meta.count of result sets of at least GHEE_READ_COUNT_CACHE_MIN items is cached this long
 # per process (counting is the one part of a page whose cost grows with the collection).
 GHEE_READ_COUNT_CACHE_SECONDS = _env_int("GHEE_READ_COUNT_CACHE_SECONDS", 2)
-GHEE_READ_COUNT_CACHE_MIN = _env_int("GHEE_READ_COUNT_CACHE_MIN", 10_000)
+GHEE_READ_COUNT_CACHE_MIN = _env_int("GHEE_READ_COUNT_CACHE_MIN", 2_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["ghee.accounts.authentication.ApiTokenAuthentication"],

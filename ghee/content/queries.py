@@ -24,6 +24,7 @@ passes ``GHEE_READ_COUNT_CACHE_MIN`` (see ``CountCache``).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -614,37 +615,32 @@ def item_ids(
     return _ordered_ids(schema, scope, filters, order, limit, offset)
 
 
+def _visible_rows(schema_id: int, scope: Scope, ids: Sequence[int], columns: str):
+    # Raw SQL: the ORM writes ``is_deleted=False`` as ``NOT is_deleted``, which SQLite can't
+    # match to an index, and then scans the whole collection.
+    published = " AND il.is_published = %s" if scope.published else ""
+    for start in range(0, len(ids), ID_BATCH):
+        batch = list(ids[start : start + ID_BATCH])
+        yield from _rows(
+            f"SELECT {columns} FROM {IL} il WHERE il.item_id IN ({', '.join(['%s'] * len(batch))}) "  # noqa: S608
+            f"AND il.locale = %s AND il.collection_id = %s AND il.is_deleted = %s{published}",
+            [*batch, scope.locale, schema_id, False, *([True] if scope.published else [])],
+        )
+
+
 def load_items(schema_id: int, scope: Scope, ids: Sequence[int]) -> dict[int, dict]:
     """``{item id: values}`` for the visible ones among ``ids`` (of collection ``schema_id``)."""
-    column = "data" if scope.preview else "published_data"
-    found: dict[int, dict] = {}
-    for start in range(0, len(ids), ID_BATCH):
-        rows = ItemLocale.objects.filter(
-            collection_id=schema_id,
-            item_id__in=ids[start : start + ID_BATCH],
-            locale=scope.locale,
-            is_deleted=False,
-        )
-        if scope.published:
-            rows = rows.filter(is_published=True)
-        found.update(rows.values_list("item_id", column))
+    column = "il.data" if scope.preview else "il.published_data"
+    found = {}
+    for item_id, values in _visible_rows(schema_id, scope, ids, f"il.item_id, {column}"):
+        # SQLite hands JSON columns over as text; PostgreSQL's driver may have decoded them.
+        found[item_id] = json.loads(values) if isinstance(values, str | bytes) else values
     return found
 
 
 def visible_ids(schema_id: int, scope: Scope, ids: Sequence[int]) -> set[int]:
     """The visible ones among ``ids`` (of collection ``schema_id``), without their values."""
-    found: set[int] = set()
-    for start in range(0, len(ids), ID_BATCH):
-        rows = ItemLocale.objects.filter(
-            collection_id=schema_id,
-            item_id__in=ids[start : start + ID_BATCH],
-            locale=scope.locale,
-            is_deleted=False,
-        )
-        if scope.published:
-            rows = rows.filter(is_published=True)
-        found.update(rows.values_list("item_id", flat=True))
-    return found
+    return {row[0] for row in _visible_rows(schema_id, scope, ids, "il.item_id")}
 
 
 # --- A page -------------------------------------------------------------------------------
