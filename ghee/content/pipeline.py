@@ -177,7 +177,8 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
         if key in schema.fields and not schema.fields[key].translatable
     }
     if shared:
-        publishing = status == ItemStatus.PUBLISHED
+        # Live elsewhere too when this write made it live in the locales it named.
+        publishing = any(changed[locale][1] for locale in given)
         for locale, version in versions.items():
             if locale in given:
                 continue

@@ -82,6 +82,7 @@ def accept_job(
     payload: dict,
     item_id: int | None = None,
     idempotency: IdempotencyRequest | None = None,
+    retry_expired_key: bool = False,
 ) -> Accepted:
     """Store an accepted write as a pending Job; DELETE also hides the item at once.
 
@@ -103,10 +104,11 @@ def accept_job(
                 payload=payload,
             )
             if idempotency is not None:
-                # An expired record of the same key makes room for the new one.
-                IdempotencyKey.objects.filter(
-                    token=token, key=idempotency.key, expires_at__lte=now
-                ).delete()
+                if retry_expired_key:
+                    # An expired record of the same key makes room for the new one.
+                    IdempotencyKey.objects.filter(
+                        token=token, key=idempotency.key, expires_at__lte=now
+                    ).delete()
                 IdempotencyKey.objects.create(
                     token=token,
                     key=idempotency.key,
@@ -116,13 +118,23 @@ def accept_job(
                     job=job,
                     expires_at=now + timedelta(seconds=settings.GHEE_IDEMPOTENCY_TTL_SECONDS),
                 )
-    except (IntegrityError, ItemNotFound):
+    except (IntegrityError, ItemNotFound) as exc:
         # A concurrent request with the same key won (the unique constraint, or it deleted
         # the item first): answer as it did.
         replay = find_replay(token, idempotency)
-        if replay is None:
-            raise
-        return replay
+        if replay is not None:
+            return replay
+        if isinstance(exc, IntegrityError) and idempotency and not retry_expired_key:
+            return accept_job(
+                token=token,
+                schema=schema,
+                kind=kind,
+                payload=payload,
+                item_id=item_id,
+                idempotency=idempotency,
+                retry_expired_key=True,
+            )
+        raise
     return Accepted(status_code, body, job.pk)
 
 

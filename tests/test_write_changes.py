@@ -1,0 +1,311 @@
+"""PUT, PATCH and DELETE on /v2/content/{key}/{id}/, and what their jobs do."""
+
+import pytest
+
+from ghee.accounts.services import create_token
+from ghee.content.jobs import run_pending_jobs
+from ghee.content.models import Item, ItemFieldIndex, ItemLocale, Job
+from tests.conftest import make_collection
+
+
+def auth(token):
+    return {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+
+def create_one(api, token, key, fields, status="published") -> int:
+    response = api.post(
+        "/v2/content/",
+        {"key": key, "status": status, "fields": [fields]},
+        format="json",
+        **auth(token),
+    )
+    assert response.status_code == 202, response.json()
+    run_pending_jobs()
+    return Item.objects.order_by("-id").first().pk
+
+
+def send(api, method, token, url, body=None):
+    return getattr(api, method)(url, body, format="json", **auth(token))
+
+
+def versions(item_id) -> dict[str, ItemLocale]:
+    return {v.locale: v for v in ItemLocale.objects.filter(item_id=item_id)}
+
+
+@pytest.fixture
+def member(api, write_token, team_members):
+    return create_one(api, write_token, "team_members", {"name": "Ann", "position": "CTO"})
+
+
+# --- PUT -------------------------------------------------------------------------------------
+
+
+def test_put_replaces_the_item_clearing_omitted_fields(api, write_token, member):
+    response = send(
+        api, "put", write_token, f"/v2/content/team_members/{member}/", {"fields": {"name": "Bo"}}
+    )
+    assert response.status_code == 202
+    assert response.json() == {"status": "pending"}
+    job = Job.objects.get(pk=int(response["Location"].split("/")[-2]))
+    assert job.kind == "replace" and job.item_id == member
+    run_pending_jobs()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert job.result == {"item_ids": [member]}
+    version = versions(member)[""]
+    # No status given: the item stays published, so the new values are live.
+    assert version.data == {"name": "Bo", "position": None}
+    assert version.published_data == {"name": "Bo", "position": None}
+    assert not ItemFieldIndex.objects.filter(item_id=member, field_key="position").exists()
+
+
+def test_put_requires_required_fields_and_fields(api, write_token, member):
+    url = f"/v2/content/team_members/{member}/"
+    response = send(api, "put", write_token, url, {"fields": {"position": "x"}})
+    assert response.status_code == 400
+    assert response.json() == {"fields": {"name": ["This field is required."]}}
+    response = send(api, "put", write_token, url, {"status": "draft"})
+    assert response.status_code == 400
+    assert response.json() == {"fields": ["This field is required."]}
+
+
+def test_put_accepts_a_url_without_trailing_slash(api, write_token, member):
+    response = send(
+        api, "put", write_token, f"/v2/content/team_members/{member}", {"fields": {"name": "Z"}}
+    )
+    assert response.status_code == 202
+
+
+# --- PATCH -----------------------------------------------------------------------------------
+
+
+def test_patch_changes_only_given_fields(api, write_token, member):
+    response = send(
+        api,
+        "patch",
+        write_token,
+        f"/v2/content/team_members/{member}/",
+        {"fields": {"position": "CEO"}},
+    )
+    assert response.status_code == 202
+    run_pending_jobs()
+    assert versions(member)[""].data == {"name": "Ann", "position": "CEO"}
+
+
+def test_patch_does_not_require_absent_required_fields_but_rejects_clearing_them(
+    api, write_token, member
+):
+    url = f"/v2/content/team_members/{member}/"
+    assert send(api, "patch", write_token, url, {"fields": {"position": "x"}}).status_code == 202
+    response = send(api, "patch", write_token, url, {"fields": {"name": None}})
+    assert response.status_code == 400
+    assert response.json() == {"fields": {"name": ["This field may not be null."]}}
+
+
+def test_empty_patch_is_accepted_and_changes_nothing(api, write_token, member):
+    url = f"/v2/content/team_members/{member}/"
+    assert send(api, "patch", write_token, url, {}).status_code == 202
+    response = api.patch(url, **auth(write_token))  # no body at all
+    assert response.status_code == 202
+    run_pending_jobs()
+    assert versions(member)[""].data == {"name": "Ann", "position": "CTO"}
+
+
+# --- Statuses: draft over published ------------------------------------------------------------
+
+
+def test_draft_over_published_keeps_the_live_values(api, write_token, member):
+    url = f"/v2/content/team_members/{member}/"
+    send(api, "patch", write_token, url, {"status": "draft", "fields": {"name": "Draft Ann"}})
+    run_pending_jobs()
+    version = versions(member)[""]
+    assert version.status == "draft"
+    assert version.data["name"] == "Draft Ann"
+    assert version.published_data["name"] == "Ann"
+    assert version.is_published
+    draft_rows = ItemFieldIndex.objects.filter(item_id=member, field_key="name")
+    assert set(draft_rows.values_list("published", "text_value")) == {
+        (False, "Draft Ann"),
+        (True, "Ann"),
+    }
+    # A later PATCH without status keeps it a draft; publishing copies the draft live.
+    send(api, "patch", write_token, url, {"fields": {"position": "VP"}})
+    run_pending_jobs()
+    assert versions(member)[""].published_data["name"] == "Ann"
+    send(api, "patch", write_token, url, {"status": "published"})
+    run_pending_jobs()
+    version = versions(member)[""]
+    assert version.status == "published"
+    assert version.published_data == {"name": "Draft Ann", "position": "VP"}
+
+
+def test_draft_item_is_published_by_put_with_status(api, write_token, team_members):
+    item = create_one(api, write_token, "team_members", {"name": "D"}, status="draft")
+    assert versions(item)[""].published_data is None
+    send(
+        api,
+        "put",
+        write_token,
+        f"/v2/content/team_members/{item}/",
+        {"status": "published", "fields": {"name": "P"}},
+    )
+    run_pending_jobs()
+    version = versions(item)[""]
+    assert version.is_published and version.published_data == {"name": "P", "position": None}
+
+
+# --- Locales -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def globex_token(org_locales):
+    return create_token(org_locales, "write")[1]
+
+
+@pytest.fixture
+def person(api, globex_token, org_locales):
+    make_collection(
+        org_locales,
+        "people",
+        [
+            {"key": "name", "type": "short_text", "required": True},
+            {"key": "bio", "type": "long_text"},
+            {"key": "age", "type": "number", "translatable": False},
+        ],
+    )
+    return create_one(
+        api,
+        globex_token,
+        "people",
+        {"en": {"name": "John", "bio": "hi", "age": 40}, "es": {"name": "Juan", "bio": "hola"}},
+    )
+
+
+def test_partial_locale_patch_leaves_other_locales_alone(api, globex_token, person):
+    send(
+        api,
+        "patch",
+        globex_token,
+        f"/v2/content/people/{person}/",
+        {"fields": {"es": {"bio": "nueva"}}},
+    )
+    run_pending_jobs()
+    got = versions(person)
+    assert got["es"].data == {"name": "Juan", "bio": "nueva", "age": 40}
+    assert got["en"].data == {"name": "John", "bio": "hi", "age": 40}
+
+
+def test_patch_can_add_a_locale_version(api, globex_token, org_locales):
+    make_collection(org_locales, "notes", [{"key": "text", "type": "short_text"}])
+    item = create_one(api, globex_token, "notes", {"en": {"text": "hello"}})
+    send(
+        api,
+        "patch",
+        globex_token,
+        f"/v2/content/notes/{item}/",
+        {"status": "published", "fields": {"es": {"text": "hola"}}},
+    )
+    run_pending_jobs()
+    got = versions(item)
+    assert set(got) == {"en", "es"}
+    assert got["es"].published_data == {"text": "hola"}
+
+
+def test_non_translatable_change_reaches_every_locale(api, globex_token, person):
+    send(
+        api, "patch", globex_token, f"/v2/content/people/{person}/", {"fields": {"en": {"age": 41}}}
+    )
+    run_pending_jobs()
+    got = versions(person)
+    assert got["en"].data["age"] == 41 and got["es"].data["age"] == 41
+    assert got["es"].published_data["age"] == 41  # published write: live everywhere
+    numbers = ItemFieldIndex.objects.filter(item_id=person, field_key="age")
+    assert set(numbers.values_list("locale", "published", "number_value")) == {
+        ("en", False, 41.0),
+        ("en", True, 41.0),
+        ("es", False, 41.0),
+        ("es", True, 41.0),
+    }
+
+
+def test_flat_patch_in_a_localised_org_applies_to_the_default_locale(api, globex_token, person):
+    send(api, "patch", globex_token, f"/v2/content/people/{person}/", {"fields": {"bio": "x"}})
+    run_pending_jobs()
+    assert versions(person)["en"].data["bio"] == "x"
+    assert versions(person)["es"].data["bio"] == "hola"
+
+
+def test_unknown_locale_in_patch_is_400(api, globex_token, person):
+    response = send(
+        api,
+        "patch",
+        globex_token,
+        f"/v2/content/people/{person}/",
+        {"fields": {"de": {"bio": "x"}}},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"fields": {"de": ['Unknown locale "de". Known: en, es.']}}
+
+
+# --- DELETE ------------------------------------------------------------------------------------
+
+
+def test_delete_is_204_hides_the_item_at_once_and_the_job_cleans_up(api, write_token, member):
+    url = f"/v2/content/team_members/{member}/"
+    response = api.delete(url, **auth(write_token))
+    assert response.status_code == 204
+    assert response.content == b""
+    job = Job.objects.get(pk=int(response["Location"].split("/")[-2]))
+    assert job.kind == "delete"
+    assert Item.objects.get(pk=member).deleted_at is not None  # before any worker ran
+    second = api.delete(url, **auth(write_token))
+    assert second.status_code == 404
+    assert second.json() == {"detail": "Not found."}
+    run_pending_jobs()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert versions(member)[""].is_deleted
+    assert versions(member)[""].data == {"name": "Ann", "position": "CTO"}  # data kept
+    assert not ItemFieldIndex.objects.filter(item_id=member).exists()
+    # Changes to a deleted item are 404 too.
+    assert send(api, "patch", write_token, url, {"fields": {}}).status_code == 404
+
+
+def test_jobs_on_one_item_apply_in_order(api, write_token, member):
+    url = f"/v2/content/team_members/{member}/"
+    for n in range(5):
+        send(api, "patch", write_token, url, {"fields": {"position": f"p{n}"}})
+    api.delete(url, **auth(write_token))
+    run_pending_jobs()
+    assert list(Job.objects.order_by("id").values_list("status", flat=True)) == ["succeeded"] * 7
+    version = versions(member)[""]
+    assert version.data["position"] == "p4" and version.is_deleted
+    assert not ItemFieldIndex.objects.filter(item_id=member).exists()
+
+
+# --- 404s --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/content/team_members/999999/",
+        "/v2/content/nope/{id}/",
+        "/v2/content/team_members/abc/",
+        "/v2/content/team_members/-1/",
+        "/v2/content/team_members/1.5/",
+        "/v2/content/team_members/99999999999999999999999/",
+    ],
+)
+def test_unknown_collection_or_item_is_404(api, write_token, member, method, path):
+    response = send(api, method, write_token, path.format(id=member), {"fields": {"name": "x"}})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert Job.objects.filter(item__isnull=False).count() == 0
+
+
+def test_item_of_another_collection_is_404(api, write_token, org, member):
+    make_collection(org, "other", [{"key": "name", "type": "short_text"}])
+    response = send(api, "patch", write_token, f"/v2/content/other/{member}/", {"fields": {}})
+    assert response.status_code == 404
