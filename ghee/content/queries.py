@@ -105,10 +105,11 @@ class LocaleSet:
 
 class ReadSchemaCache:
     """Collections (with their fields) and organizations' locales, per process, for
-    ``GHEE_SCHEMA_CACHE_SECONDS``: a schema change reaches reads within that time."""
+    ``GHEE_SCHEMA_CACHE_SECONDS``: a schema change reaches reads within that time (a new
+    collection at once: misses are not cached)."""
 
     def __init__(self) -> None:
-        self._collections: dict[tuple[int, str], tuple[float, CollectionSchema | None]] = {}
+        self._collections: dict[tuple[int, str], tuple[float, CollectionSchema]] = {}
         self._locales: dict[int, tuple[float, LocaleSet]] = {}
 
     def clear(self) -> None:
@@ -125,6 +126,10 @@ class ReadSchemaCache:
         if hit is not None and self._fresh(hit[0]):
             return hit[1]
         schema = _load_collection(organization_id, key)
+        if schema is None:
+            # Not cached: a collection created a moment ago is readable at once.
+            self._collections.pop((organization_id, key), None)
+            return None
         if len(self._collections) > 10_000:
             self._collections.clear()
         self._collections[(organization_id, key)] = (time.monotonic(), schema)
