@@ -115,6 +115,10 @@ def test_json_with_charset_is_accepted(api, write_token, team_members):
         b"\xff\xfe",
         b"[" * 100_000 + b"]" * 100_000,
         b'{"key": "team_members", "fields": [{"name": 1' + b"0" * 5000 + b"}]}",
+        b'{"key": "team_members", "fields": [{"name": "a\\u0000b"}]}',
+        b'{"key": "team_members", "fields": [{"name": "\\ud800"}]}',
+        b'{"key": "team_members", "fields": [{"\\udfff": 1}]}',
+        b'{"key": "\\u0000"}',
     ],
 )
 def test_malformed_json_is_400_with_detail(api, write_token, team_members, raw):
@@ -138,7 +142,7 @@ def test_malformed_json_is_400_with_detail(api, write_token, team_members, raw):
         {"key": "team_members", "fields": [None, 1, "a", [], {"a": {"b": {"c": [1]}}}]},
         {"key": "team_members", "fields": [{"name": {"nested": [{"deep": True}]}}]},
         {"key": "team_members", "fields": [{"name": 1e308, "position": -1e308}]},
-        {"key": "team_members", "fields": [{"name": "\u0000\ud7ff"}]},
+        {"key": "team_members", "fields": [{"name": "\ud7ff\U0001f600"}]},
         {"key": "team_members", "status": ["published"], "fields": [{"name": "a"}]},
         {"key": "team_members", "status": None, "fields": [{"name": "a"}]},
         {"key": "team_members", "fields": [{"name": "a"}], "extra": {"ignored": 1}},

@@ -52,10 +52,31 @@ def _read_json(request):
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise exceptions.UnsupportedMediaType(content_type or "(none)")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant), raw
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        if b"\\u" in raw:  # escapes can smuggle in what no database stores
+            _check_strings(body)
     except (ValueError, RecursionError) as exc:
         message = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
         raise exceptions.ParseError(f"JSON parse error - {message[:200]}") from exc
+    return body, raw
+
+
+def _check_strings(value) -> None:
+    """Reject NUL characters (PostgreSQL cannot store them) and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("lone surrogate escapes are not allowed") from exc
+    elif isinstance(value, dict):
+        for key, member in value.items():
+            _check_strings(key)
+            _check_strings(member)
+    elif isinstance(value, list):
+        for member in value:
+            _check_strings(member)
 
 
 def _idempotency(request, raw: bytes) -> services.IdempotencyRequest | None:
