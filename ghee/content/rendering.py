@@ -44,9 +44,11 @@ def reference_uri(collection_key: str, item_id: int) -> str:
     return f"/v2/content/?keys={collection_key}[_id={item_id}]"
 
 
-def _reference_ids(spec: FieldSpec, value) -> list[int]:
+def _reference_ids(value) -> list[int]:
+    if value is None:
+        return []
     values = value if isinstance(value, list) else [value]
-    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return [v for v in values if type(v) is int]
 
 
 class ItemRenderer:
@@ -59,9 +61,23 @@ class ItemRenderer:
         self._visible: dict[int, set[int]] = defaultdict(set)  # known visible, values not needed
         self._seen: dict[int, set[int]] = defaultdict(set)  # looked up, visible or not
         self._memo: dict[tuple[int, int, int], dict] = {}
+        self._plans: dict[int, list[tuple[FieldSpec, CollectionSchema | None]]] = {}
 
-    def _target(self, spec: FieldSpec) -> CollectionSchema | None:
-        return read_schema_cache.collection(self.organization_id, spec.reference_to)
+    def _plan(self, schema: CollectionSchema) -> list[tuple[FieldSpec, CollectionSchema | None]]:
+        """The schema's fields, each reference with its target collection (None if gone)."""
+        plan = self._plans.get(schema.id)
+        if plan is None:
+            plan = [
+                (
+                    spec,
+                    read_schema_cache.collection(self.organization_id, spec.reference_to)
+                    if spec.is_reference
+                    else None,
+                )
+                for spec in schema.fields
+            ]
+            self._plans[schema.id] = plan
+        return plan
 
     # --- fetching -------------------------------------------------------------------------
 
@@ -73,21 +89,16 @@ class ItemRenderer:
             self._values[schema.id][item_id] = values
             self._seen[schema.id].add(item_id)
         for depth in range(1, levels + 1):
-            wanted: dict[str, set[int]] = defaultdict(set)
-            targets: dict[str, CollectionSchema] = {}
+            wanted: dict[int, tuple[CollectionSchema, set[int]]] = {}
             for source, rows in frontier:
-                for spec in source.fields:
-                    if not spec.is_reference:
-                        continue
-                    target = targets.get(spec.reference_to) or self._target(spec)
+                for spec, target in self._plan(source):
                     if target is None:
                         continue
-                    targets[spec.reference_to] = target
+                    ids = wanted.setdefault(target.id, (target, set()))[1]
                     for _, values in rows:
-                        wanted[spec.reference_to].update(_reference_ids(spec, values.get(spec.key)))
+                        ids.update(_reference_ids(values.get(spec.key)))
             frontier = []
-            for key, ids in wanted.items():
-                target = targets[key]
+            for target, ids in wanted.values():
                 new = sorted(ids - self._seen[target.id])
                 if not new:
                     continue
@@ -109,41 +120,40 @@ class ItemRenderer:
 
     def _item(self, schema: CollectionSchema, item_id: int, values: dict, depth: int) -> dict:
         memo_key = (schema.id, item_id, depth)
-        if memo_key in self._memo:
-            return self._memo[memo_key]
-        rendered: dict = {"meta": {"id": item_id}}
-        for spec in schema.fields:
+        rendered = self._memo.get(memo_key)
+        if rendered is not None:
+            return rendered
+        rendered = {"meta": {"id": item_id}}
+        alt_media_text = self.options.alt_media_text
+        for spec, target in self._plan(schema):
             value = values.get(spec.key)
-            if spec.is_reference:
-                rendered[spec.key] = self._reference(spec, value, depth)
-            else:
-                rendered[spec.key] = self._scalar(spec, value)
+            kind = spec.type
+            if kind == FieldType.REFERENCE:
+                value = self._reference(spec, target, value, depth)
+            elif kind == FieldType.MEDIA and alt_media_text:
+                # Alt text lives on media library assets; until ghee has a media library
+                # there is none to give, so it is always "".
+                value = {"url": value or "", "alt": ""}
+            elif value is None:
+                if kind in EMPTY_STRING_TYPES:
+                    value = ""
+                elif kind == FieldType.CHECKBOX:
+                    value = False
+            rendered[spec.key] = value
         self._memo[memo_key] = rendered
         return rendered
 
-    def _scalar(self, spec: FieldSpec, value):
-        kind = spec.type
-        if kind == FieldType.MEDIA and self.options.alt_media_text:
-            # Alt text lives on media library assets; until ghee has a media library there
-            # is none to give, so it is always "".
-            return {"url": value or "", "alt": ""}
-        if value is None:
-            if kind in EMPTY_STRING_TYPES:
-                return ""
-            if kind == FieldType.CHECKBOX:
-                return False
-        return value
-
-    def _reference(self, spec: FieldSpec, value, depth: int):
-        target = self._target(spec)
+    def _reference(self, spec: FieldSpec, target: CollectionSchema | None, value, depth: int):
         rendered = []
         if target is not None:
-            for item_id in _reference_ids(spec, value):
-                if depth < self.options.levels:
-                    values = self._values[target.id].get(item_id)
+            expand = depth < self.options.levels
+            values_by_id = self._values[target.id]
+            for item_id in _reference_ids(value):
+                values = values_by_id.get(item_id)
+                if expand:
                     if values is not None:
                         rendered.append(self._item(target, item_id, values, depth + 1))
-                elif item_id in self._visible[target.id] or item_id in self._values[target.id]:
+                elif values is not None or item_id in self._visible[target.id]:
                     rendered.append(reference_uri(target.key, item_id))
         if spec.many:
             return rendered
