@@ -318,3 +318,44 @@ def test_sweep_marks_task_rows_of_dead_workers_failed(db):
     )
     assert sweep()["stale_tasks"] == 1
     assert DBTaskResult.objects.get(pk=result.id).status == "FAILED"
+
+
+def test_creates_are_applied_together_and_one_bad_job_fails_alone(
+    api, write_token, team_members, org
+):
+    make_collection(
+        org, "refs", [{"key": "to", "type": "reference", "reference_to": "team_members"}]
+    )
+    create(api, write_token, [{"name": "target"}])
+    run_pending_jobs()
+    target = Item.objects.get().pk
+    good = [create(api, write_token, [{"name": f"n{n}"}, {"name": f"m{n}"}]) for n in range(3)]
+    bad = create(api, write_token, [{"to": target}], key="refs")
+    Item.objects.filter(pk=target).update(deleted_at=timezone.now())
+    run_pending_jobs()
+    assert job_at(bad).status == "failed"
+    for location in good:
+        job = job_at(location)
+        assert job.status == "succeeded" and len(job.result["item_ids"]) == 2
+    assert Item.objects.filter(collection=team_members).count() == 7
+    assert not Item.objects.filter(collection__key="refs").exists()
+
+
+def test_when_the_batched_create_breaks_each_job_is_applied_alone(
+    api, write_token, team_members, monkeypatch
+):
+    locations = [create(api, write_token, [{"name": f"n{n}"}]) for n in range(3)]
+    real = pipeline.apply_creates
+
+    def breaks_in_bulk(contexts):
+        if len(contexts) > 1:
+            real(contexts)  # writes, then fails: the savepoint must undo it
+            raise RuntimeError("bulk path broke")
+        return real(contexts)
+
+    monkeypatch.setattr(jobs, "apply_creates", breaks_in_bulk)
+    monkeypatch.setattr(pipeline, "apply_creates", breaks_in_bulk)
+    run_pending_jobs()
+    assert [job_at(location).status for location in locations] == ["succeeded"] * 3
+    assert Item.objects.count() == 3
+    assert sorted(ItemLocale.objects.values_list("data__name", flat=True)) == ["n0", "n1", "n2"]

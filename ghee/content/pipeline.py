@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connections, router
+
 from .choices import ItemStatus, JobKind
-from .indexing import drop_item_index, reindex
+from .indexing import drop_item_index, insert_index_rows, insert_rows, reindex
+from .indexing import index_rows as _index_rows
 from .models import Item, ItemLocale, Job
 from .validation import CompiledSchema
 
@@ -110,37 +113,105 @@ def _publish(version: ItemLocale, status: str, now: datetime) -> None:
         version.published_at = now
 
 
+_VERSION_COLUMNS = (
+    "item_id",
+    "collection_id",
+    "locale",
+    "status",
+    "data",
+    "published_data",
+    "is_published",
+    "is_deleted",
+    "published_at",
+    "updated_at",
+)
+
+
+def _db_json(value: Any) -> Any:
+    connection = connections[router.db_for_write(ItemLocale)]
+    return ItemLocale._meta.get_field("data").get_db_prep_save(value, connection)
+
+
+def _db_datetime(value: datetime) -> Any:
+    connection = connections[router.db_for_write(Item)]
+    return Item._meta.get_field("created_at").get_db_prep_save(value, connection)
+
+
 def _apply_create(ctx: JobContext) -> None:
-    job, schema = ctx.job, ctx.schema
-    status = job.payload.get("status") or ItemStatus.DRAFT
-    elements = job.payload.get("fields") or []
-    _check_references(ctx, list(enumerate(elements)))
-    items = Item.objects.bulk_create(
-        [
-            Item(
-                collection_id=job.collection_id,
-                organization_id=job.organization_id,
-                job=job,
-                job_index=index,
+    failed = apply_creates([ctx])
+    if failed:
+        raise JobFailed(failed[0][1])
+
+
+def apply_creates(contexts: list[JobContext]) -> list[tuple[JobContext, list[dict]]]:
+    """Apply many create jobs with one insert per table; return the ones that failed.
+
+    A job whose references vanished since its 202 is returned with its errors and
+    writes nothing; the others are applied (``ctx.item_ids`` set).
+    """
+    failed, ready = [], []
+    for ctx in contexts:
+        try:
+            _check_references(ctx, list(enumerate(ctx.job.payload.get("fields") or [])))
+        except JobFailed as exc:
+            failed.append((ctx, exc.errors))
+        else:
+            ready.append(ctx)
+    if not ready:
+        return failed
+    db_now = _db_datetime(ready[0].now)
+    item_rows = []
+    for ctx in ready:
+        job = ctx.job
+        for index in range(len(job.payload.get("fields") or [])):
+            item_rows.append(
+                (job.collection_id, job.organization_id, job.pk, index, db_now, db_now)
             )
-            for index in range(len(elements))
-        ]
+    # job_index is unique per job: the ids are read back by (job, job_index).
+    insert_rows(
+        Item,
+        ("collection_id", "organization_id", "job_id", "job_index", "created_at", "updated_at"),
+        item_rows,
     )
-    versions = []
-    for item, by_locale in zip(items, elements, strict=True):
-        for locale, values in by_locale.items():
-            version = ItemLocale(
-                item=item,
-                collection_id=job.collection_id,
-                locale=locale,
-                data=_conform(schema, values, {}),
-            )
-            _publish(version, status, ctx.now)
-            versions.append(version)
-            ctx.events.append((item.pk, locale, status))
-    ItemLocale.objects.bulk_create(versions)
-    reindex(versions, schema.fields, fresh=True)
-    ctx.item_ids = [item.pk for item in items]
+    created = {
+        (job_id, index): pk
+        for pk, job_id, index in Item.objects.filter(
+            job_id__in=[ctx.job.pk for ctx in ready]
+        ).values_list("id", "job_id", "job_index")
+    }
+    version_rows_out, index_rows = [], []
+    for ctx in ready:
+        job, schema = ctx.job, ctx.schema
+        status = job.payload.get("status") or ItemStatus.DRAFT
+        published = status == ItemStatus.PUBLISHED
+        for position, by_locale in enumerate(job.payload.get("fields") or []):
+            item_id = created[(job.pk, position)]
+            ctx.item_ids.append(item_id)
+            for locale, values in by_locale.items():
+                data = _conform(schema, values, {})
+                db_data = _db_json(data)
+                version_rows_out.append(
+                    (
+                        item_id,
+                        job.collection_id,
+                        locale,
+                        status,
+                        db_data,
+                        db_data if published else None,
+                        published,
+                        False,
+                        db_now if published else None,
+                        db_now,
+                    )
+                )
+                key = (item_id, job.collection_id, locale)
+                index_rows += _index_rows(*key, data, schema.fields, published=False)
+                if published:
+                    index_rows += _index_rows(*key, data, schema.fields, published=True)
+                ctx.events.append((item_id, locale, status))
+    insert_rows(ItemLocale, _VERSION_COLUMNS, version_rows_out)
+    insert_index_rows(index_rows)
+    return failed
 
 
 def _apply_change(ctx: JobContext, *, partial: bool) -> None:
