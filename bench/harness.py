@@ -171,6 +171,20 @@ def process_tree_cpu(pid: int) -> float:
     return sum(table[p][1] for p in descendants(pid) if p in table)
 
 
+def database_cpu_seconds(env: dict[str, str]) -> float:
+    """CPU seconds used so far by the PostgreSQL server (postmaster and backends) of the
+    instance in ``env``; 0 for SQLite, whose work is done inside the ghee processes."""
+    if not env.get("DATABASE_URL", "").startswith("postgres"):
+        return 0.0
+    location = ROOT / "var" / "pg" / "location"
+    data_dir = Path(location.read_text().strip()) if location.exists() else ROOT / "var/pg/data"
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return process_tree_cpu(pid)
+
+
 def stop_process(process: subprocess.Popen, grace: float = 30.0) -> None:
     """SIGTERM, wait ``grace`` seconds, then SIGKILL the process and what it left behind."""
     if process.poll() is not None:

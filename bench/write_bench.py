@@ -132,10 +132,12 @@ def check_post(server: harness.Server, token: str, items: int) -> str | None:
     return f"POST /v2/content/ answered {status}: {raw[:200]!r}"
 
 
-def measure(server, url, connections, duration, **request) -> tuple[loadgen.WrkResult, float]:
-    cpu_before = server.cpu_seconds()
+def measure(server, url, connections, duration, **request):
+    """wrk on ``url``; returns (result, server CPU s, database server CPU s) for the run."""
+    cpu_before, db_before = server.cpu_seconds(), harness.database_cpu_seconds(server.env)
     result = loadgen.run(url, connections=connections, duration=duration, **request)
-    return result, server.cpu_seconds() - cpu_before
+    cpu, db_cpu = server.cpu_seconds(), harness.database_cpu_seconds(server.env)
+    return result, cpu - cpu_before, db_cpu - db_before
 
 
 def accept_phase(env, token, args) -> list[dict]:
@@ -151,7 +153,7 @@ def accept_phase(env, token, args) -> list[dict]:
             loadgen.run(server.url("/v2/content/"), connections=4, duration=1, **post)
         for connections in args.connections:
             harness.log(f"accept: /healthz then POST at {connections} connections")
-            base, base_cpu = measure(server, server.url("/healthz"), connections, args.duration)
+            base, base_cpu, _ = measure(server, server.url("/healthz"), connections, args.duration)
             row = {
                 "connections": connections,
                 "baseline_rps": base.requests_per_s,
@@ -163,7 +165,7 @@ def accept_phase(env, token, args) -> list[dict]:
             }
             if not problem:
                 jobs_before = sum(job_counts().values())
-                result, cpu = measure(
+                result, cpu, db_cpu = measure(
                     server, server.url("/v2/content/"), connections, args.duration, **post
                 )
                 time.sleep(0.5)  # requests in flight when wrk stopped still commit
@@ -178,6 +180,7 @@ def accept_phase(env, token, args) -> list[dict]:
                     "post_errors": result.errors,
                     "post_non2xx": result.non_2xx_3xx,
                     "post_server_cpu_ms_per_req": 1000 * cpu / max(1, result.requests),
+                    "post_db_cpu_ms_per_req": 1000 * db_cpu / max(1, result.requests),
                     "post_wrk_cores": result.wrk_cores,
                     "ratio_to_baseline": result.requests_per_s / base.requests_per_s,
                 }
@@ -210,6 +213,7 @@ def e2e_phase(env, token, args) -> list[dict]:
                 time.sleep(0.05)
             reset_content()
             server_cpu0, worker_cpu0 = srv.cpu_seconds(), pool.cpu_seconds()
+            db_cpu0 = harness.database_cpu_seconds(env)
             started = time.monotonic()
             result = loadgen.run(
                 srv.url("/v2/content/"),
@@ -225,6 +229,7 @@ def e2e_phase(env, token, args) -> list[dict]:
                 remaining = open_jobs()
             finished = time.monotonic()
             server_cpu, worker_cpu = srv.cpu_seconds(), pool.cpu_seconds()
+            db_cpu = harness.database_cpu_seconds(env) - db_cpu0
         counts = job_counts()
         accepted = sum(counts.values())
         items = item_count()
@@ -247,6 +252,7 @@ def e2e_phase(env, token, args) -> list[dict]:
             "items_per_s": items / total_s,
             "server_cpu_s": server_cpu - server_cpu0,
             "worker_cpu_s": worker_cpu - worker_cpu0,
+            "db_cpu_s": db_cpu,
             "wrk_cores": result.wrk_cores,
         }
         row["exactly_once"] = (
@@ -302,6 +308,7 @@ ACCEPT_COLUMNS = [
     ("post_p99_ms", "p99 ms"),
     ("post_errors", "errors"),
     ("post_server_cpu_ms_per_req", "server CPU ms/req"),
+    ("post_db_cpu_ms_per_req", "PG CPU ms/req"),
     ("post_wrk_cores", "wrk cores"),
     ("baseline_rps", "/healthz req/s"),
     ("baseline_p50_ms", "/healthz p50"),
@@ -316,7 +323,9 @@ E2E_COLUMNS = [
     ("drain_s_after_load", "drain s"),
     ("total_s", "total s"),
     ("items_per_s", "items/s end to end"),
+    ("server_cpu_s", "API CPU s"),
     ("worker_cpu_s", "worker CPU s"),
+    ("db_cpu_s", "PG CPU s"),
     ("exactly_once", "exactly once"),
 ]
 
