@@ -1,18 +1,18 @@
 """Read API benchmark: requests/s and p50/p99 for pages of a 1,000- and a 100,000-item
 collection, served by a real server process on 127.0.0.1.
 
-    .venv/bin/python bench/read_bench.py                      # SQLite under var/bench-read
-    DATABASE_URL=postgres://... .venv/bin/python bench/read_bench.py   # PostgreSQL
+    .venv/bin/python bench/read_bench.py                   # SQLite, var/bench-read
+    .venv/bin/python bench/read_bench.py --db postgres     # scripts/postgres.sh's server
     .venv/bin/python bench/read_bench.py --sizes 1000 --duration 5 --connections 16
 
-Steps: migrate; seed (once per database) an organization with an ``authors`` collection
-(100 items) and one ``articles_<n>`` collection per size (title, category, rank, featured,
-author -> authors), bulk-created through the ORM in the storage model's exact shape (items,
-published locale versions, ItemFieldIndex rows for both sides); start ``ghee serve
---no-worker`` (or granian directly if that command doesn't exist yet); then, per size and
-scenario, check one response and run ``wrk`` (``apt-get install -y wrk``) in its own
-process. Server CPU per request is read from /proc. Results: a Markdown table on stdout
-and JSON in ``bench/results/``.
+Steps: migrate; seed (once per instance; ``--reseed`` starts over) an organization with
+an ``authors`` collection (100 items) and one ``articles_<n>`` collection per size (title,
+category, rank, featured, author -> authors), bulk-created through the ORM in the storage
+model's exact shape (items, published locale versions, ItemFieldIndex rows for both
+sides); start ``ghee serve --no-worker`` (``harness.Server``); then, per size and scenario,
+check one response and run ``wrk`` in its own process (``loadgen.run``). Server (and
+PostgreSQL) CPU per request is read from /proc. Results: a Markdown table on stdout and
+JSON in ``bench/results/``.
 
 Scenarios (auth by ``?auth_token=``):
 - ``page10``: first page of 10, ``levels=1`` (the reference is a URI);
@@ -28,18 +28,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness
+import loadgen
+
+ROOT = harness.ROOT
 ORG_SLUG = "readbench"
 CATEGORIES = 10
 AUTHORS = 100
@@ -51,18 +51,6 @@ SCENARIOS = {
     "ordered": "?order=-rank&page_size=10&levels=1",
     "levels2": "?page_size=10&levels=2",
 }
-
-
-def setup_django(data_dir: Path) -> None:
-    os.environ.setdefault("GHEE_DATA_DIR", str(data_dir))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ghee.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def seed(sizes: list[int]) -> str:
@@ -174,191 +162,135 @@ def _bulk_items(collection, count: int, make_values, batch: int = 5000) -> None:
         ItemFieldIndex.objects.bulk_create(index_rows, batch_size=5000)
 
 
-# --- The server ---------------------------------------------------------------------------
+# --- Running --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, env: dict) -> subprocess.Popen:
-    ghee = str(BIN / "ghee")
-    has_serve = (
-        subprocess.run(
-            [ghee, "help", "serve"], env=env, capture_output=True, check=False
-        ).returncode
-        == 0
-    )
-    if has_serve:
-        command = [ghee, "serve", "--no-worker", "--bind", f"127.0.0.1:{port}"]
-    else:
-        command = [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--blocking-threads",
-            "1",
-            "--no-ws",
-            "ghee.wsgi:application",
-        ]
-    print("server:", " ".join(command), file=sys.stderr)
-    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("the server did not come up")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
-
-
-def process_tree_cpu(root_pid: int) -> float:
-    """CPU seconds (user + system) of ``root_pid`` and its live descendants."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents, cpu = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, stack = 0.0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += cpu.get(pid, 0.0)
-        stack.extend(child for child, parent in parents.items() if parent == pid)
-    return total
-
-
-# --- Load ---------------------------------------------------------------------------------
-
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * UNITS[unit]
-
-
-def run_wrk(url: str, duration: int, connections: int) -> dict:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if "Non-2xx or 3xx responses" in out:
-        raise SystemExit(f"errors under load:\n{out}")
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
-    if set(percentiles) != {"50", "99"}:
-        raise SystemExit(f"unexpected wrk output:\n{out}")
-    return {
-        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "p50_ms": _ms(percentiles["50"]),
-        "p99_ms": _ms(percentiles["99"]),
+def instance(db: str, reseed: bool) -> dict[str, str]:
+    """A persistent instance (seeding 100,000 items takes minutes): ``var/bench-read`` for
+    SQLite, database ``ghee_readbench`` on scripts/postgres.sh's server for PostgreSQL."""
+    data_dir = ROOT / "var" / "bench-read"
+    if reseed:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ghee.settings",
+        "GHEE_DATA_DIR": str(data_dir),
+        "GHEE_DEBUG": "0",
+        "GHEE_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": "",
     }
+    if db == "postgres":
+        started = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if started.returncode != 0:
+            raise SystemExit(f"PostgreSQL did not start:\n{started.stderr}")
+        server_url = started.stdout.strip().splitlines()[-1]
+        import psycopg
+
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            if reseed:
+                conn.execute('DROP DATABASE IF EXISTS "ghee_readbench" WITH (FORCE)')
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = 'ghee_readbench'"
+            ).fetchone():
+                conn.execute('CREATE DATABASE "ghee_readbench"')
+        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/ghee_readbench"
+    return env
 
 
 def check(url: str, expected_items: int) -> int:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        body = json.load(response)
-    [items] = body["data"].values()
+    status, body = harness.http_get(url, timeout=30)
+    if status != 200:
+        raise SystemExit(f"{url}: HTTP {status}: {body[:200]!r}")
+    [items] = json.loads(body)["data"].values()
     if len(items) != expected_items:
         raise SystemExit(f"{url}: {len(items)} items, expected {expected_items}")
-    return len(json.dumps(body))
+    return len(body)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--data-dir", default=str(ROOT / "var" / "bench-read"))
+    parser.add_argument("--reseed", action="store_true", help="start from an empty database")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install -y wrk")
     sizes = [int(s) for s in args.sizes.split(",")]
-    data_dir = Path(args.data_dir).resolve()
-    setup_django(data_dir)
+    env = instance(args.db, args.reseed)
+    harness.django_setup(env)
+    from django.core.management import call_command
     from django.db import connection
 
+    call_command("migrate", verbosity=0, interactive=False)
     token = seed(sizes)
-    vendor = connection.vendor
     connection.close()
-    env = {**os.environ, "GHEE_DATA_DIR": str(data_dir), "GHEE_LOG_LEVEL": "WARNING"}
-    port = free_port()
-    server = start_server(port, env)
-    results = []
-    try:
+    info = harness.machine_info()
+    rows = []
+    with harness.Server(env) as server:
         for size in sizes:
             for name in args.scenarios.split(","):
                 query = SCENARIOS[name].format(middle=size // 20)
-                url = (
-                    f"http://127.0.0.1:{port}/v2/content/articles_{size}/{query}&auth_token={token}"
+                url = server.url(f"/v2/content/articles_{size}/{query}&auth_token={token}")
+                body_bytes = check(url, 100 if name == "page100" else 10)
+                cpu0, db0 = server.cpu_seconds(), harness.database_cpu_seconds(env)
+                result = loadgen.run(url, connections=args.connections, duration=args.duration)
+                cpu = server.cpu_seconds() - cpu0
+                db_cpu = harness.database_cpu_seconds(env) - db0
+                if result.non_2xx_3xx or any(result.socket_errors.values()):
+                    raise SystemExit(f"errors under load: {result.raw}")
+                served = max(result.requests, 1)
+                rows.append(
+                    {
+                        "database": args.db,
+                        "items": size,
+                        "scenario": name,
+                        "requests_per_s": result.requests_per_s,
+                        "p50_ms": result.latency_ms["p50"],
+                        "p99_ms": result.latency_ms["p99"],
+                        "server_cpu_ms": 1000 * cpu / served,
+                        "db_cpu_ms": 1000 * db_cpu / served,
+                        "wrk_cores": result.wrk_cores,
+                        "body_bytes": body_bytes,
+                    }
                 )
-                expected = 100 if name == "page100" else 10
-                body_bytes = check(url, expected)
-                cpu_before = process_tree_cpu(server.pid)
-                figures = run_wrk(url, args.duration, args.connections)
-                cpu = process_tree_cpu(server.pid) - cpu_before
-                figures["server_cpu_ms_per_request"] = round(
-                    1000 * cpu / max(figures["requests"], 1), 3
-                )
-                results.append(
-                    {"database": vendor, "items": size, "scenario": name, "bytes": body_bytes}
-                    | figures
-                )
-                print(json.dumps(results[-1]), file=sys.stderr)
-    finally:
-        stop_server(server)
-    print(
-        f"\nRead API, {vendor}, wrk -t2 -c{args.connections} -d{args.duration}s, "
-        f"{os.cpu_count()} cores\n"
+                harness.log(json.dumps(rows[-1]))
+    path = harness.write_results(
+        f"read-{args.db}",
+        {
+            "machine": info,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "rows": rows,
+        },
     )
-    print("| items | scenario | req/s | p50 ms | p99 ms | server CPU ms/req | body bytes |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    for row in results:
-        print(
-            f"| {row['items']:,} | {row['scenario']} | {row['requests_per_s']:,.0f} "
-            f"| {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['server_cpu_ms_per_request']} "
-            f"| {row['bytes']:,} |"
+    print(
+        f"Read API on {args.db}, wrk -t2 -c{args.connections} -d{args.duration}s, "
+        f"{info['host_cpus']} cores, load average at start {info['load_average_at_start']}\n"
+    )
+    print(
+        harness.markdown_table(
+            rows,
+            [
+                ("items", "items"),
+                ("scenario", "scenario"),
+                ("requests_per_s", "req/s"),
+                ("p50_ms", "p50 ms"),
+                ("p99_ms", "p99 ms"),
+                ("server_cpu_ms", "server CPU ms/req"),
+                ("db_cpu_ms", "PostgreSQL CPU ms/req"),
+                ("wrk_cores", "wrk cores"),
+                ("body_bytes", "body bytes"),
+            ],
         )
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"read-{vendor}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\n{out.relative_to(ROOT)}", file=sys.stderr)
+    )
+    harness.log(f"results: {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
