@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,13 +40,22 @@ def start_worker(**env) -> subprocess.Popen:
         "GHEE_WORKER_INTERVAL": "0.05",
         **{key: str(value) for key, value in env.items()},
     }
-    return subprocess.Popen(
+    # A file, not a pipe: a worker must never block on a full pipe nobody reads.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process object
+    process = subprocess.Popen(
         [sys.executable, "-m", "ghee.cli", "worker"],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
+    process.log = log
+    return process
+
+
+def output_of(process: subprocess.Popen) -> str:
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")
 
 
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
@@ -65,7 +75,7 @@ def stop(process: subprocess.Popen) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return process.stdout.read().decode(errors="replace") if process.stdout else ""
+    return output_of(process)
 
 
 def post(api, token, body):
@@ -164,3 +174,41 @@ def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(
     # The jobs the kill interrupted were taken up again after their lease lapsed.
     retried = set(Job.objects.filter(pk__in=interrupted, attempts=2).values_list("id", flat=True))
     assert retried == interrupted
+
+
+def wait_started(process: subprocess.Popen) -> None:
+    started = wait_for(lambda: "Starting ghee worker" in output_of(process), 60, 0.05)
+    assert started, output_of(process)
+
+
+def test_two_workers_share_the_work_and_apply_each_job_once(
+    api, committed, write_token, team_members
+):
+    from django_tasks_db.models import DBTaskResult
+
+    env = {"GHEE_JOB_BATCH_SIZE": 5, "GHEE_LOG_LEVEL": "INFO"}
+    workers = [start_worker(**env), start_worker(**env)]
+    names = []
+    try:
+        for worker in workers:
+            wait_started(worker)
+        for n in range(150):
+            names.append(f"w{n}")
+            response = post(
+                api, write_token, {"key": "team_members", "fields": [{"name": names[-1]}]}
+            )
+            assert response.status_code == 202
+        assert wait_for(lambda: Job.objects.filter(status="succeeded").count() == len(names), 120)
+    finally:
+        outputs = [stop(worker) for worker in workers]
+    assert sorted(ItemLocale.objects.values_list("data__name", flat=True)) == sorted(names)
+    assert set(Job.objects.values_list("attempts", flat=True)) == {1}, outputs
+    assert all(worker.returncode == 0 for worker in workers), outputs
+    runners = {
+        worker_id
+        for ids in DBTaskResult.objects.filter(status="SUCCESSFUL").values_list(
+            "worker_ids", flat=True
+        )
+        for worker_id in ids
+    }
+    assert len(runners) == 2  # both took part
