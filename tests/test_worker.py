@@ -212,3 +212,23 @@ def test_two_workers_share_the_work_and_apply_each_job_once(
         for worker_id in ids
     }
     assert len(runners) == 2  # both took part
+
+
+def test_sigterm_finishes_the_running_batch_then_exits(api, committed, write_token, team_members):
+    for n in range(200):
+        response = post(api, write_token, {"key": "team_members", "fields": [{"name": f"t{n}"}]})
+        assert response.status_code == 202
+    worker = start_worker(GHEE_JOB_BATCH_SIZE=10)
+    try:
+        caught = wait_for(lambda: Job.objects.filter(status="running").exists(), 60, 0.002)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert caught
+    assert worker.returncode == 0, output_of(worker)
+    # The batch it was running when told to stop was finished, not abandoned ...
+    assert not Job.objects.filter(status="running").exists()
+    # ... and it took no more work after that.
+    assert Job.objects.filter(status="pending").exists()
+    finished = Job.objects.filter(status="succeeded").count()
+    assert Item.objects.count() == finished
