@@ -6,6 +6,7 @@ server starting and stopping) is checked by running ``ghee`` as a subprocess aga
 SQLite database in a temporary data directory.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -355,6 +356,16 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def kill_process_groups(pids: list[int]) -> list[int]:
+    """Kill what is left of ``ghee serve``'s children (each leads its own process group), so
+    a failing test leaves nothing running. Returns the pids that were still alive."""
+    leftovers = [pid for pid in pids if alive(pid)]
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    return leftovers
+
+
 def start_serve(data_dir: Path, port: int, *args, **env) -> subprocess.Popen:
     return subprocess.Popen(
         [*ghee_executable(), "serve", "--bind", f"127.0.0.1:{port}", *args],
@@ -370,8 +381,10 @@ def stop_serve(process: subprocess.Popen) -> tuple[int, str]:
     try:
         _, stderr = process.communicate(timeout=15)
     except subprocess.TimeoutExpired:
+        children = children_of(process.pid)
         process.kill()
         _, stderr = process.communicate()
+        kill_process_groups(children)
         raise AssertionError(f"ghee serve did not stop on SIGTERM:\n{stderr}") from None
     return process.returncode, stderr
 
@@ -425,3 +438,24 @@ def test_make_run_flow_demo_then_serve_then_the_printed_curl_commands(data_dir):
     assert returncode == 0, stderr
     again = ghee(data_dir, "demo", **public)
     assert "The demo organization exists" in again.stdout
+
+
+@pytest.mark.slow
+def test_serve_killed_outright_leaves_no_server_behind(data_dir):
+    port = free_port()
+    process = start_serve(data_dir, port)
+    children: list[int] = []
+    try:
+        wait_until_serving(port, process)
+        children = children_of(process.pid)
+        assert len(children) == 2  # granian and the worker
+    finally:
+        process.kill()
+        process.communicate()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(alive(pid) for pid in children):
+            time.sleep(0.2)
+        leftovers = kill_process_groups(children)
+    assert not leftovers, "children outlived a SIGKILLed ghee serve"
+    with pytest.raises(OSError):
+        get(f"http://127.0.0.1:{port}/healthz", timeout=1)

@@ -9,6 +9,7 @@ rather than twice (granian treats a second signal as "stop now").
 """
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -24,7 +25,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ghee.core.management.base import GheeCommand
 
-STOP_GRACE_SECONDS = 20
+STOP_GRACE_SECONDS = 10
+RESEND_SECONDS = 3
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 POLL_SECONDS = 0.2
 WORKER_BACKOFF_MAX = 30.0
 # A worker that ran this long before dying starts again at once.
@@ -44,9 +47,27 @@ def parse_bind(value: str) -> tuple[str, int]:
     return host, number
 
 
+def _stop_with_parent(parent_pid: int):
+    """On Linux, a child gets SIGTERM when ``ghee serve`` dies, even by SIGKILL, so no
+    orphaned server keeps the port. Elsewhere nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def set_parent_death_signal() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return set_parent_death_signal
+
+
 def _log(message: str) -> None:
-    sys.stderr.write(f"ghee serve: {message}\n")
-    sys.stderr.flush()
+    # A closed stderr (the terminal or the pipe reading it went away) must not stop
+    # `ghee serve` from stopping its children.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"ghee serve: {message}\n")
+        sys.stderr.flush()
 
 
 class Command(GheeCommand):
@@ -91,8 +112,11 @@ class Command(GheeCommand):
             f"worker: {'on' if worker_command else 'off'}; public URL {settings.PUBLIC_URL}"
         )
         server = self.spawn(self.server_command(host, port, options), env)
-        failure = self.supervise(server, worker_command, env)
-        self.stop([p for p in (server, self.worker) if p is not None])
+        self.worker = None
+        try:
+            failure = self.supervise(server, worker_command, env)
+        finally:
+            self.stop([p for p in (server, self.worker) if p is not None])
         if failure:
             raise CommandError(failure)
         _log("stopped")
@@ -157,7 +181,9 @@ class Command(GheeCommand):
 
     @staticmethod
     def spawn(command: list[str], env: dict) -> subprocess.Popen:
-        return subprocess.Popen(command, env=env, start_new_session=True)
+        return subprocess.Popen(
+            command, env=env, start_new_session=True, preexec_fn=_stop_with_parent(os.getpid())
+        )
 
     def supervise(self, server, worker_command, env) -> str | None:
         """Run until a signal (returns None) or until the API server dies (returns why).
@@ -188,15 +214,27 @@ class Command(GheeCommand):
 
     @staticmethod
     def stop(processes: list[subprocess.Popen]) -> None:
+        """SIGTERM each; ask again after ``RESEND_SECONDS`` (a signal that arrives while
+        granian is still starting up is lost); SIGKILL the process group of whatever is
+        left after ``STOP_GRACE_SECONDS``."""
+        started = time.monotonic()
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process in processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _log(f"process {process.pid} did not stop in {STOP_GRACE_SECONDS}s; killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        resent = False
+        while any(p.poll() is None for p in processes):
+            waited = time.monotonic() - started
+            if waited >= STOP_GRACE_SECONDS:
+                for process in processes:
+                    if process.poll() is None:
+                        _log(f"process {process.pid} did not stop in time; killing it")
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(process.pid, signal.SIGKILL)
+                        process.wait()
+                break
+            if waited >= RESEND_SECONDS and not resent:
+                resent = True
+                for process in processes:
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGTERM)
+            time.sleep(POLL_SECONDS)
