@@ -107,8 +107,9 @@ class Command(GheeCommand):
             signal.signal(signum, self.on_signal)
 
         worker_command = self.worker_command(options["no_worker"])
+        shown = f"[{host}]" if ":" in host else host
         _log(
-            f"API on http://{host}:{port} (granian, {options['workers']} workers); "
+            f"API on http://{shown}:{port} (granian, {options['workers']} workers); "
             f"worker: {'on' if worker_command else 'off'}; public URL {settings.PUBLIC_URL}"
         )
         server = self.spawn(self.server_command(host, port, options), env)
