@@ -3,7 +3,7 @@
 import pytest
 
 from ghee.accounts.services import create_token
-from ghee.content.jobs import run_pending_jobs
+from ghee.content.jobs import claim_jobs, process_batch, run_pending_jobs
 from ghee.content.models import Item, ItemFieldIndex, ItemLocale, Job
 from tests.conftest import make_collection
 
@@ -250,14 +250,23 @@ def test_unknown_locale_in_patch_is_400(api, globex_token, person):
 # --- DELETE ------------------------------------------------------------------------------------
 
 
-def test_delete_is_204_hides_the_item_at_once_and_the_job_cleans_up(api, write_token, member):
+def test_delete_is_204_hides_the_item_at_once_and_the_job_cleans_up(
+    api, write_token, read_token, member
+):
     url = f"/v2/content/team_members/{member}/"
+    assert api.get(url, {"auth_token": read_token}).status_code == 200
     response = api.delete(url, **auth(write_token))
     assert response.status_code == 204
     assert response.content == b""
     job = Job.objects.get(pk=int(response["Location"].split("/")[-2]))
     assert job.kind == "delete"
-    assert Item.objects.get(pk=member).deleted_at is not None  # before any worker ran
+    # Gone from reads before any worker ran.
+    assert Item.objects.get(pk=member).deleted_at is not None
+    gone = api.get(url, {"auth_token": read_token})
+    assert gone.status_code == 404
+    assert gone.json() == {"detail": "Not found."}
+    listing = api.get("/v2/content/team_members/", {"auth_token": read_token}).json()
+    assert listing["data"]["team_members"] == []
     second = api.delete(url, **auth(write_token))
     assert second.status_code == 404
     assert second.json() == {"detail": "Not found."}
@@ -269,6 +278,23 @@ def test_delete_is_204_hides_the_item_at_once_and_the_job_cleans_up(api, write_t
     assert not ItemFieldIndex.objects.filter(item_id=member).exists()
     # Changes to a deleted item are 404 too.
     assert send(api, "patch", write_token, url, {"fields": {}}).status_code == 404
+
+
+def test_a_locale_added_by_a_patch_accepted_before_a_delete_stays_hidden(api, globex_token, person):
+    url = f"/v2/content/people/{person}/"
+    ItemLocale.objects.filter(item_id=person, locale="es").delete()  # only "en" exists
+    patch = {"status": "published", "fields": {"es": {"name": "J"}}}
+    assert send(api, "patch", globex_token, url, patch).status_code == 202
+    assert api.delete(url, **auth(globex_token)).status_code == 204
+    ids, token = claim_jobs(limit=1)  # the PATCH alone, before the delete job
+    process_batch(ids, token)
+    assert versions(person)["es"].is_deleted
+    read = create_token(versions(person)["en"].item.organization, "read")[1]
+    assert api.get(url, {"auth_token": read, "locale": "es"}).status_code == 404
+    run_pending_jobs()
+    assert set(versions(person)) == {"en", "es"}
+    assert all(version.is_deleted for version in versions(person).values())
+    assert not ItemFieldIndex.objects.filter(item_id=person).exists()
 
 
 def test_jobs_on_one_item_apply_in_order(api, write_token, member):

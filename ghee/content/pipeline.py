@@ -228,7 +228,13 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
     for locale, values in given.items():
         version = versions.get(locale)
         if version is None:
-            version = ItemLocale(item=item, collection_id=job.collection_id, locale=locale, data={})
+            version = ItemLocale(
+                item=item,
+                collection_id=job.collection_id,
+                locale=locale,
+                data={},
+                is_deleted=item.deleted_at is not None,  # a DELETE came after this job
+            )
             versions[locale] = version
         base = version.data if partial else {}
         version.data = _conform(schema, values, base)

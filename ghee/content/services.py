@@ -18,7 +18,7 @@ from django.utils import timezone
 from ghee.accounts.models import ApiToken
 
 from .choices import JobKind, JobStatus
-from .models import IdempotencyKey, Item, Job
+from .models import IdempotencyKey, Item, ItemLocale, Job
 from .validation import CompiledSchema
 
 PENDING_BODY = {"status": "pending"}
@@ -213,9 +213,11 @@ def _lock_live_item(schema: CompiledSchema, item_id: int, *, delete: bool, now) 
         pk=item_id, collection_id=schema.collection_id, deleted_at__isnull=True
     )
     if delete:
-        # Hidden from reads as of this commit; the job does the rest.
+        # Hidden from reads as of this commit (reads filter on the locale versions'
+        # denormalised flag); the job does the rest.
         if not live.update(deleted_at=now):
             raise ItemNotFound()
+        ItemLocale.objects.filter(item_id=item_id).update(is_deleted=True)
         return
     if connection.features.has_select_for_update:
         live = live.select_for_update()
