@@ -269,6 +269,63 @@ def e2e_phase(env, token, args) -> list[dict]:
     return rows
 
 
+def drain_phase(env, token, args) -> list[dict]:
+    """Worker capacity alone: jobs accepted with no worker running, then drained.
+
+    The rate is items / (last job's finished_at - first job's started_at), from the rows,
+    so worker start-up time is not counted.
+    """
+    from django.db.models import Max, Min
+
+    from ghee.content.models import Job
+
+    rows = []
+    post = {"method": "POST", "headers": post_headers(token), "body": body(args.items)}
+    for workers in args.workers:
+        reset_content()
+        harness.log(f"drain: {args.e2e_duration}s of POSTs, then {workers} worker(s)")
+        with harness.Server(env, workers=args.server_workers, threads=args.server_threads) as srv:
+            if problem := check_post(srv, token, args.items):
+                harness.log(problem + "; skipping the drain phase")
+                return rows
+            loadgen.run(
+                srv.url("/v2/content/"),
+                connections=args.e2e_connections,
+                duration=args.e2e_duration,
+                **post,
+            )
+        time.sleep(0.5)
+        accepted = sum(job_counts().values())
+        db_cpu0 = harness.database_cpu_seconds(env)
+        with harness.Workers(env, workers) as pool:
+            deadline = time.monotonic() + args.drain_timeout
+            remaining = open_jobs()
+            while remaining and time.monotonic() < deadline and pool.alive():
+                time.sleep(0.05)
+                remaining = open_jobs()
+            worker_cpu = pool.cpu_seconds()
+        db_cpu = harness.database_cpu_seconds(env) - db_cpu0
+        span = Job.objects.aggregate(first=Min("started_at"), last=Max("finished_at"))
+        seconds = (span["last"] - span["first"]).total_seconds() if span["first"] else None
+        items = item_count()
+        row = {
+            "workers": workers,
+            "jobs": accepted,
+            "items": items,
+            "unfinished_jobs": remaining,
+            "failed_jobs": job_counts().get("failed", 0),
+            "duplicate_items": duplicate_items(),
+            "drain_s": seconds,
+            "drain_items_per_s": items / seconds if seconds else None,
+            "worker_cpu_s": worker_cpu,
+            "worker_cpu_ms_per_item": 1000 * worker_cpu / max(1, items),
+            "db_cpu_s": db_cpu,
+        }
+        rows.append(row)
+        harness.log("  " + json.dumps({k: _round(v) for k, v in row.items()}))
+    return rows
+
+
 def _round(value):
     return round(value, 2) if isinstance(value, float) else value
 
@@ -297,6 +354,8 @@ def run_one(db: str, args) -> dict:
         report["accept"] = accept_phase(env, token, args)
     if "e2e" in args.phases:
         report["e2e"] = e2e_phase(env, token, args)
+    if "drain" in args.phases:
+        report["drain"] = drain_phase(env, token, args)
     return report
 
 
@@ -330,6 +389,18 @@ E2E_COLUMNS = [
 ]
 
 
+DRAIN_COLUMNS = [
+    ("database", "db"),
+    ("workers", "workers"),
+    ("jobs", "jobs queued"),
+    ("items", "items stored"),
+    ("drain_s", "drain s"),
+    ("drain_items_per_s", "items/s drained"),
+    ("worker_cpu_ms_per_item", "worker CPU ms/item"),
+    ("db_cpu_s", "PG CPU s"),
+]
+
+
 def print_tables(reports: list[dict]) -> None:
     accept = [dict(row, database=r["database"]) for r in reports for row in r.get("accept", [])]
     e2e = [dict(row, database=r["database"]) for r in reports for row in r.get("e2e", [])]
@@ -339,6 +410,10 @@ def print_tables(reports: list[dict]) -> None:
     if e2e:
         print("\nEnd to end: first POST until every job succeeded\n")
         print(harness.markdown_table(e2e, E2E_COLUMNS))
+    drain = [dict(row, database=r["database"]) for r in reports for row in r.get("drain", [])]
+    if drain:
+        print("\nWorkers alone: draining jobs queued while no worker ran\n")
+        print(harness.markdown_table(drain, DRAIN_COLUMNS))
 
 
 def parse_args(argv=None):
@@ -347,7 +422,7 @@ def parse_args(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
-    parser.add_argument("--phases", default="accept,e2e", help="accept, e2e or both")
+    parser.add_argument("--phases", default="accept,e2e,drain", help="accept, e2e, drain")
     parser.add_argument("--duration", type=float, default=10, help="seconds per point")
     parser.add_argument("--connections", type=ints, default=[1, 16, 64])
     parser.add_argument("--workers", type=ints, default=[1, 2], help="e2e worker counts")
