@@ -88,7 +88,8 @@ def instance_env(name: str, db: str = "sqlite", **extra: str) -> dict[str, str]:
     data_dir = fresh_data_dir(name)
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ghee.settings",
+        # A settings module of your own (e.g. to try a change A/B) passes through.
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "ghee.settings"),
         "GHEE_DATA_DIR": str(data_dir),
         "GHEE_DEBUG": "0",
         "GHEE_LOG_LEVEL": "WARNING",
