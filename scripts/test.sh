@@ -8,14 +8,17 @@
 #   0               skip the leg
 # Extra arguments go to both pytest runs (e.g. `bash scripts/test.sh -k idempotency -x`).
 # GHEE_TEST_LEG_TIMEOUT (seconds, default 1500) bounds each pytest run so nothing hangs.
+# GHEE_TEST_BIN (default .venv/bin) and GHEE_TEST_VAR (default var) exist for the tests of
+# this script (tests/test_test_script.py), which run it with stand-in ruff and pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=.venv/bin
+BIN="${GHEE_TEST_BIN:-.venv/bin}"
+VAR="${GHEE_TEST_VAR:-var}"
 LEG_TIMEOUT="${GHEE_TEST_LEG_TIMEOUT:-1500}"
 PG_MODE="${GHEE_TEST_POSTGRES:-auto}"
 CI="${CI:-}"
-LOG_DIR=var/test-logs
+LOG_DIR="$VAR/test-logs"
 mkdir -p "$LOG_DIR"
 SUMMARY=()
 FAILED=0
@@ -37,9 +40,9 @@ pg_required() {
 }
 
 # Serialise whole runs: several `make test` in one checkout would share the test databases.
-exec 8>var/.test.lock
+exec 8>"$VAR/.test.lock"
 flock -w 1800 8 || {
-	echo "another make test holds var/.test.lock" >&2
+	echo "another make test holds $VAR/.test.lock" >&2
 	exit 1
 }
 
@@ -53,7 +56,7 @@ else
 fi
 
 # --- optional SDK setup (the Read API's JS SDK tests) ---------------------------------------
-if [[ -f scripts/install-js-sdk.sh ]]; then
+if [[ -f scripts/install-js-sdk.sh && "${GHEE_TEST_SDK_SETUP:-1}" != 0 ]]; then
 	banner "SDK setup: scripts/install-js-sdk.sh"
 	if bash scripts/install-js-sdk.sh; then
 		note "js sdk setup: ok"
@@ -96,8 +99,8 @@ run_leg() {
 }
 
 # --- SQLite ----------------------------------------------------------------------------------
-rm -rf var/test-sqlite
-run_leg sqlite GHEE_DATA_DIR=var/test-sqlite DATABASE_URL= -- "$@"
+rm -rf "$VAR/test-sqlite"
+run_leg sqlite "GHEE_DATA_DIR=$VAR/test-sqlite" DATABASE_URL= -- "$@"
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 if [[ "$PG_MODE" =~ ^(0|false|no)$ ]]; then
@@ -108,8 +111,8 @@ else
 	pg_was_running=0
 	bash scripts/postgres.sh status 2>/dev/null && pg_was_running=1
 	if PG_URL="$(timeout 1200 bash scripts/postgres.sh start)"; then
-		rm -rf var/test-postgres
-		run_leg postgres GHEE_DATA_DIR=var/test-postgres "DATABASE_URL=$PG_URL" -- "$@"
+		rm -rf "$VAR/test-postgres"
+		run_leg postgres "GHEE_DATA_DIR=$VAR/test-postgres" "DATABASE_URL=$PG_URL" -- "$@"
 		# Leave a server someone else started running; stop the one we started.
 		[[ $pg_was_running == 1 ]] || bash scripts/postgres.sh stop || true
 	elif pg_required; then
