@@ -24,8 +24,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .choices import FieldType
-from .queries import CollectionSchema, FieldSpec, ReadOptions, load_items, read_schema_cache
+from .queries import load_items
 from .queries import visible_ids as find_visible_ids
+from .read_params import ReadOptions
+from .read_schema import CollectionSchema, FieldSpec, read_schema_cache
 
 EMPTY_STRING_TYPES = frozenset(
     {

@@ -15,7 +15,8 @@ from rest_framework import exceptions
 
 from ghee.core.http_cache import json_response
 
-from .. import queries
+from .. import queries, read_params
+from ..read_schema import read_schema_cache
 from ..rendering import ItemRenderer
 
 # ``key`` or ``key[name=value]``; ``_id`` as the name selects an item by id.
@@ -70,13 +71,13 @@ def parse_keys(raw: str) -> list[KeyRequest]:
     return requests
 
 
-def _bracket_filters(schema, request: KeyRequest) -> list[queries.Filter]:
+def _bracket_filters(schema, request: KeyRequest) -> list[read_params.Filter]:
     if request.condition is None:
         return []
     name, value = request.condition
     if name == "_id":
-        return [queries.id_filter(value, f"{request.key}[_id]")]
-    return queries.parse_filters(schema, [(name, value)], name_format=request.key + "[{}]")
+        return [read_params.id_filter(value, f"{request.key}[_id]")]
+    return read_params.parse_filters(schema, [(name, value)], name_format=request.key + "[{}]")
 
 
 def _read_by_keys(request, key_requests: list[KeyRequest]):
@@ -86,21 +87,21 @@ def _read_by_keys(request, key_requests: list[KeyRequest]):
     organization_id = request.user.organization_id
     schemas = []
     for key_request in key_requests:
-        schema = queries.read_schema_cache.collection(organization_id, key_request.key)
+        schema = read_schema_cache.collection(organization_id, key_request.key)
         if schema is None:
             raise exceptions.NotFound(f"Content key {key_request.key} not found")
         schemas.append(schema)
     params = request.query_params
-    options = queries.parse_read_options(
-        params, queries.read_schema_cache.locales(organization_id), test_alias=True
+    options = read_params.parse_read_options(
+        params, read_schema_cache.locales(organization_id), test_alias=True
     )
-    paging = queries.parse_paging(params) if len(key_requests) == 1 else queries.EVERYTHING
+    paging = read_params.parse_paging(params) if len(key_requests) == 1 else read_params.EVERYTHING
     renderer = ItemRenderer(organization_id, options)
     data, page = {}, None
     for key_request, schema in zip(key_requests, schemas, strict=True):
         filters = _bracket_filters(schema, key_request)
-        filters += queries.parse_filters(schema, queries.field_filter_pairs(params))
-        order = queries.parse_order(schema, params.get("order"))
+        filters += read_params.parse_filters(schema, read_params.field_filter_pairs(params))
+        order = read_params.parse_order(schema, params.get("order"))
         page = queries.list_items(schema, options.scope, filters, order, paging)
         data[schema.key] = renderer.render(schema, page.items)
     body = {"meta": page.meta(), "data": data} if len(key_requests) == 1 else {"data": data}
@@ -118,14 +119,14 @@ def list_collection(request, key):
         # The JS SDK turns ``retrieve(["a", "b"])`` into ``/v2/content/a,b/``.
         return _read_by_keys(request, parse_keys(key))
     organization_id = request.user.organization_id
-    schema = queries.read_schema_cache.collection(organization_id, key)
+    schema = read_schema_cache.collection(organization_id, key)
     if schema is None:
         raise exceptions.NotFound()
     params = request.query_params
-    options = queries.parse_read_options(params, queries.read_schema_cache.locales(organization_id))
-    filters = queries.parse_filters(schema, queries.field_filter_pairs(params))
-    order = queries.parse_order(schema, params.get("order"))
-    paging = queries.parse_paging(params)
+    options = read_params.parse_read_options(params, read_schema_cache.locales(organization_id))
+    filters = read_params.parse_filters(schema, read_params.field_filter_pairs(params))
+    order = read_params.parse_order(schema, params.get("order"))
+    paging = read_params.parse_paging(params)
     page = queries.list_items(schema, options.scope, filters, order, paging)
     items = ItemRenderer(organization_id, options).render(schema, page.items)
     body = {"meta": page.meta(), "data": {schema.key: items}}
@@ -135,12 +136,12 @@ def list_collection(request, key):
 @_answers_errors_uncached
 def retrieve_item(request, key, item_id):
     organization_id = request.user.organization_id
-    schema = queries.read_schema_cache.collection(organization_id, key)
-    item_id = queries.parse_item_id(item_id)
+    schema = read_schema_cache.collection(organization_id, key)
+    item_id = read_params.parse_item_id(item_id)
     if schema is None or item_id is None:
         raise exceptions.NotFound()
-    options = queries.parse_read_options(
-        request.query_params, queries.read_schema_cache.locales(organization_id)
+    options = read_params.parse_read_options(
+        request.query_params, read_schema_cache.locales(organization_id)
     )
     values = queries.load_items(schema.id, options.scope, [item_id]).get(item_id)
     if values is None:

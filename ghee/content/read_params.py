@@ -1,0 +1,264 @@
+"""The Read API's query parameters: locale, preview, levels, paging, filters, order.
+
+Everything a client can get wrong is answered here with a 4xx ``{"detail": ...}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rest_framework import exceptions, status
+
+from .choices import FieldType
+from .read_schema import CollectionSchema, FieldSpec, LocaleSet
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 10
+DEFAULT_LEVELS = 2
+MAX_LEVELS = 5
+
+NUMBER_TYPES = frozenset({FieldType.NUMBER})
+ORDERABLE_TYPES = frozenset(FieldType.values) - {FieldType.REFERENCE}
+
+
+class BadReadParameter(exceptions.APIException):
+    """A query parameter the client can fix: 400 ``{"detail": ...}``."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_parameter"
+
+
+class InvalidCollectionQuery(exceptions.APIException):
+    """A filter or order on something the collection doesn't have. ButterCMS documents 403
+    for an "invalid collection filter/order"."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "invalid_collection_query"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which version of items a request sees."""
+
+    locale: str
+    preview: bool
+
+    @property
+    def published(self) -> bool:
+        return not self.preview
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    scope: Scope
+    levels: int
+    alt_media_text: bool
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_read_options(
+    params: Mapping[str, str], locales: LocaleSet, *, test_alias: bool = False
+) -> ReadOptions:
+    """Parse ``locale``, ``preview`` (``test`` too if ``test_alias``), ``levels``, alt text."""
+    locale = params.get("locale") or ""
+    if locale:
+        if locale not in locales.codes:
+            raise BadReadParameter("Invalid locale parameter")
+    else:
+        locale = locales.default
+    preview = _flag(params.get("preview")) or (test_alias and _flag(params.get("test")))
+    raw_levels = params.get("levels")
+    levels = DEFAULT_LEVELS
+    if raw_levels not in (None, ""):
+        levels = _int_or_none(raw_levels)
+        if levels is None or not 1 <= levels <= MAX_LEVELS:
+            raise BadReadParameter(
+                "levels query parameter should be an integer between 1 and 5 (inclusive)"
+            )
+    return ReadOptions(
+        scope=Scope(locale=locale, preview=preview),
+        levels=levels,
+        alt_media_text=_flag(params.get("alt_media_text")),
+    )
+
+
+def parse_item_id(raw: str) -> int | None:
+    """A path's item id, or None when it can't be one (so: 404)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw) or None
+
+
+def _int_or_none(value: str) -> int | None:
+    try:
+        return int(value.strip())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A window on the list. ``by_offset`` says which ``meta`` keys the response carries."""
+
+    offset: int
+    limit: int | None  # None: everything (R1 with two or more keys)
+    by_offset: bool = False
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1 if self.limit else 1
+
+
+EVERYTHING = Paging(offset=0, limit=None)
+
+
+def _bounded(params: Mapping[str, str], name: str, low: int, high: int | None, default: int):
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    value = _int_or_none(raw)
+    if value is None or value < low or (high is not None and value > high):
+        if high is None and low == 1:
+            message = f"{name} query parameter should be a positive integer"
+        elif high is None:
+            message = f"{name} query parameter should be an integer greater than or equal to {low}"
+        else:
+            message = (
+                f"{name} query parameter should be an integer between {low} and {high} (inclusive)"
+            )
+        raise BadReadParameter(message)
+    return value
+
+
+def parse_paging(params: Mapping[str, str]) -> Paging:
+    """``page``/``page_size`` (default 1/10), or ``limit``/``offset`` (default 10/0)."""
+    by_offset = any(params.get(name) not in (None, "") for name in ("limit", "offset"))
+    by_page = any(params.get(name) not in (None, "") for name in ("page", "page_size"))
+    if by_offset and by_page:
+        raise BadReadParameter("Use either page and page_size or limit and offset, not both")
+    if by_offset:
+        limit = _bounded(params, "limit", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+        offset = _bounded(params, "offset", 0, None, 0)
+        return Paging(offset=offset, limit=limit, by_offset=True)
+    page = _bounded(params, "page", 1, None, 1)
+    page_size = _bounded(params, "page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+    return Paging(offset=(page - 1) * page_size, limit=page_size)
+
+
+ITEM_ID = "item_id"
+ID_FIELD = FieldSpec(key="_id", type="id")
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: FieldSpec
+    column: str  # "text_value" or "number_value" of ItemFieldIndex, or ITEM_ID
+    value: str | float | int
+
+
+def id_filter(value: str, name: str) -> Filter:
+    """The ``[_id=<id>]`` bracket filter of ``?keys=``."""
+    item_id = _int_or_none(value)
+    if item_id is None:
+        raise BadReadParameter(f"Invalid filter value for {name}: expected an item id")
+    return Filter(ID_FIELD, ITEM_ID, item_id)
+
+
+@dataclass(frozen=True)
+class Order:
+    field: FieldSpec
+    descending: bool
+
+    @property
+    def column(self) -> str:
+        return "number_value" if self.field.type in NUMBER_TYPES else "text_value"
+
+
+def parse_filters(
+    schema: CollectionSchema, pairs: Iterable[tuple[str, str]], *, name_format: str = "fields.{}"
+) -> list[Filter]:
+    """``(field_key, value)`` pairs -> filters. Unknown fields are 403, bad values 400;
+    messages name the parameter as ``name_format.format(field_key)``."""
+    filters = []
+    for key, value in pairs:
+        name = name_format.format(key)
+        spec = schema.field(key)
+        if spec is None:
+            raise InvalidCollectionQuery(
+                f"Invalid collection filter {name}: collection {schema.key} has no field {key}"
+            )
+        filters.append(_filter_for(spec, value, name))
+    return filters
+
+
+def field_filter_pairs(params) -> list[tuple[str, str]]:
+    """``fields.<key>=<value>`` query parameters (repeatable) as pairs, in request order."""
+    pairs = []
+    for name in params:
+        if name.startswith("fields."):
+            pairs.extend((name[len("fields.") :], value) for value in params.getlist(name))
+    return pairs
+
+
+def _filter_for(spec: FieldSpec, value: str, name: str) -> Filter:
+    kind = spec.type
+    if kind == FieldType.NUMBER:
+        try:
+            number = float(value)
+        except ValueError:
+            raise BadReadParameter(f"Invalid filter value for {name}: expected a number") from None
+        return Filter(spec, "number_value", number)
+    if kind == FieldType.CHECKBOX:
+        lowered = value.strip().lower()
+        if lowered not in {"true", "false"}:
+            raise BadReadParameter(f"Invalid filter value for {name}: expected true or false")
+        return Filter(spec, "text_value", lowered)
+    if kind == FieldType.REFERENCE:
+        item_id = _int_or_none(value)
+        if item_id is None:
+            raise BadReadParameter(f"Invalid filter value for {name}: expected an item id")
+        return Filter(spec, "text_value", str(item_id))
+    if kind == FieldType.DATE:
+        normalised = normalise_date(value)
+        if normalised is None:
+            raise BadReadParameter(
+                f"Invalid filter value for {name}: expected a date, YYYY-MM-DD[THH:MM:SS]"
+            )
+        return Filter(spec, "text_value", normalised)
+    if kind == FieldType.COLOR:
+        return Filter(spec, "text_value", value.strip().lower()[:255])
+    return Filter(spec, "text_value", value[:255])
+
+
+def normalise_date(value: str) -> str | None:
+    """The stored form of a date: naive ``YYYY-MM-DDTHH:MM:SS``, aware inputs in UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def parse_order(schema: CollectionSchema, raw: str | None) -> Order | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    descending = raw.startswith("-")
+    key = raw.lstrip("-")
+    spec = schema.field(key)
+    if spec is None:
+        raise InvalidCollectionQuery(
+            f"Invalid collection order: collection {schema.key} has no field {key}"
+        )
+    if spec.type not in ORDERABLE_TYPES:
+        raise InvalidCollectionQuery(
+            f"Invalid collection order: {key} is a reference field and cannot be ordered by"
+        )
+    return Order(spec, descending)
