@@ -74,11 +74,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "ghee.core.middleware.ApiTrailingSlashMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, CSRF, session users and messages serve the dashboard; skipped on /v2/.
+    "ghee.core.middleware.WebSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "ghee.core.middleware.WebCsrfViewMiddleware",
+    "ghee.core.middleware.WebAuthenticationMiddleware",
+    "ghee.core.middleware.WebMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -2,13 +2,36 @@
 ``Allow`` otherwise); the work is in ``read_views`` (Read API), ``write_views`` (Write API)
 and ``job_views`` (job status)."""
 
+import functools
+
 from rest_framework.views import APIView
 
 from . import job_views, read_views, write_views
 
 
 class ContentRootView(APIView):
-    """``/v2/content/``: GET reads by ``?keys=``; POST creates items."""
+    """``/v2/content/``: GET reads by ``?keys=``; POST creates items.
+
+    The common POST is answered by ``write_views.accept_create`` without DRF (the hot path:
+    docs/write-api.md, performance); whatever it declines goes through this view as usual.
+    """
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        drf_view = super().as_view(**initkwargs)
+        template = cls(**initkwargs)
+        template.setup(None)  # as Django does per request: HEAD follows GET
+        allow = ", ".join(template.allowed_methods)
+
+        @functools.wraps(drf_view)  # keeps csrf_exempt and DRF's view attributes
+        def content_root(request, *args, **kwargs):
+            if request.method == "POST":
+                response = write_views.accept_create(request, allow)
+                if response is not None:
+                    return response
+            return drf_view(request, *args, **kwargs)
+
+        return content_root
 
     def get(self, request):
         return read_views.list_by_keys(request)

@@ -3,15 +3,22 @@
 Each view: (DRF authenticated the token already) read the JSON body by hand, check it
 against the cached compiled schema, and hand it to ``services.accept_job``. No DRF parser
 or serializer on this path: it is the hot path (docs/write-api.md, performance).
+
+``accept_create`` is the leaner still path of the common POST (a write token in the
+header, a valid JSON body, no Idempotency-Key): plain Django, no DRF request, negotiation
+or renderer. It answers only when everything is in order and returns None otherwise, so
+every other case (and every error body) comes from the DRF view exactly as before.
 """
 
 import json
 import re
 
 from django.conf import settings
+from django.http import HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from ghee.accounts.authentication import ApiTokenAuthentication
 from ghee.core.errors import PayloadTooLarge
 
 from .. import services
@@ -34,9 +41,8 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _read_json(request):
+def _read_json(django_request):
     """The parsed body, or None when it is empty. 413/415/400 as DRF exceptions."""
-    django_request = request._request
     try:
         declared = int(django_request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -118,8 +124,49 @@ def _accept(request, idempotency, **job) -> Response:
     return _respond(accepted)
 
 
+# Accept headers the DRF view would answer with its one JSON renderer, unchanged.
+_PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
+_PENDING_BYTES = json.dumps(services.PENDING_BODY, separators=(",", ":")).encode()
+_authentication = ApiTokenAuthentication()
+
+
+def accept_create(request, allow: str) -> HttpResponse | None:
+    """POST /v2/content/ in the common case, or None for the DRF view to answer.
+
+    ``request`` is Django's; ``allow`` the view's ``Allow`` header. Nothing is written
+    unless the 202 follows, so handing over to the DRF view is always safe.
+    """
+    meta = request.META
+    if "HTTP_IDEMPOTENCY_KEY" in meta or meta.get("HTTP_ACCEPT", "") not in _PLAIN_ACCEPT:
+        return None
+    try:
+        authenticated = _authentication.authenticate(request)
+        body, _raw = _read_json(request)
+    except exceptions.APIException:
+        return None
+    if authenticated is None or not authenticated[1].can_write or not isinstance(body, dict):
+        return None
+    token = authenticated[1]
+    key = body.get("key")
+    schema = schema_cache.get(token.organization_id, key) if isinstance(key, str) else None
+    if schema is None:
+        return None
+    try:
+        payload = validate_create(schema, body)
+    except BodyInvalid:
+        return None
+    accepted = services.accept_job(
+        token=token, idempotency=None, schema=schema, kind=JobKind.CREATE, payload=payload
+    )
+    # The same bytes and headers as the DRF view's 202 (Content-Type, Location, Allow).
+    response = HttpResponse(_PENDING_BYTES, status=202, content_type="application/json")
+    response["Location"] = f"/v2/jobs/{accepted.job_id}/"
+    response["Allow"] = allow
+    return response
+
+
 def create_items(request):
-    body, raw = _read_json(request)
+    body, raw = _read_json(request._request)
     idempotency = _idempotency(request, raw)
     if replay := _replay(request, idempotency):
         return replay
@@ -157,7 +204,7 @@ def _target(request, key: str, item_id: str):
 
 def _change(request, key: str, item_id: str, *, partial: bool) -> Response:
     schema, pk = _target(request, key, item_id)
-    body, raw = _read_json(request)
+    body, raw = _read_json(request._request)
     idempotency = _idempotency(request, raw)
     if replay := _replay(request, idempotency):
         return replay
