@@ -140,6 +140,8 @@ GHEE_JOB_MAX_ATTEMPTS = _env_int("GHEE_JOB_MAX_ATTEMPTS", 5)
 # Jobs leased per dispatch, processed by one task.
 GHEE_JOB_BATCH_SIZE = _env_int("GHEE_JOB_BATCH_SIZE", 100)
 GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
+# An idle worker doubles its pause up to this; the worst-case pickup delay after a quiet spell.
+GHEE_WORKER_IDLE_MAX_INTERVAL = float(os.environ.get("GHEE_WORKER_IDLE_MAX_INTERVAL", "0.5"))
 
 # --- API ------------------------------------------------------------------------------------
 

@@ -4,8 +4,11 @@ Each iteration: claim a ready django-tasks task and run it; when there is none, 
 (lease a batch of runnable jobs and enqueue one ``process_jobs`` task for it, which also
 re-dispatches jobs whose worker died) and run that. Every ``GHEE_JOB_LEASE_SECONDS`` it
 sweeps: task rows a killed worker left RUNNING are marked failed, old task rows and
-expired Idempotency-Keys are deleted. Signals are django-tasks-db's: SIGTERM or SIGINT
-finishes the current task, then exits; a second one exits at once.
+expired Idempotency-Keys are deleted. While idle it polls every ``GHEE_WORKER_INTERVAL``
+seconds, doubling the pause up to ``GHEE_WORKER_IDLE_MAX_INTERVAL`` (so a job accepted
+after a quiet spell waits at most that long, plus one poll, to be picked up). Signals are
+django-tasks-db's: SIGTERM or SIGINT finishes the current task, then exits; a second one
+exits at once.
 
 Run as many as you like, on as many machines: jobs are claimed with
 ``select_for_update(skip_locked=True)`` on PostgreSQL (SQLite's write lock serialises the
@@ -34,6 +37,7 @@ class JobWorker(Worker):
     def __init__(self, *, dispatch: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.dispatch = dispatch
+        self.idle_max_interval = settings.GHEE_WORKER_IDLE_MAX_INTERVAL
         self._next_sweep = 0.0
 
     def _claim_task(self) -> DBTaskResult | None:
@@ -75,6 +79,9 @@ class JobWorker(Worker):
 
     def run(self) -> None:
         logger.info("Starting ghee worker worker_id=%s", self.worker_id)
+        # Idle polls back off from `interval` to `idle_max_interval` (each poll takes the
+        # database's write lock on SQLite and costs CPU); any work found resets the pause.
+        idle_sleep = self.interval
         while self.running:
             close_old_connections()
             if self.dispatch:
@@ -87,10 +94,13 @@ class JobWorker(Worker):
             if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                 return
             close_old_connections()
-            if self.running and task_result is None:
+            if task_result is not None:
+                idle_sleep = self.interval
+            elif self.running:
                 if self.batch:
                     return
-                time.sleep(self.interval)
+                time.sleep(idle_sleep)
+                idle_sleep = min(idle_sleep * 2, max(self.interval, self.idle_max_interval))
 
 
 class Command(BaseCommand):
