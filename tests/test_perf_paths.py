@@ -4,8 +4,10 @@ the dashboard's session/CSRF middleware while the dashboard keeps it."""
 import json
 
 import pytest
+from django.db import OperationalError
 from django.http import HttpResponse
 
+from ghee.content import services
 from ghee.content.models import Job
 from ghee.core.middleware import (
     WebAuthenticationMiddleware,
@@ -71,6 +73,23 @@ def test_declined_requests_get_the_drf_errors(client, team_members, write_token,
     assert _post(client, "x" * 40).json() == {"detail": "Invalid token."}
     invalid = _post(client, write_token, body={**BODY, "fields": [{"name": 5}]})
     assert invalid.status_code == 400
+    assert Job.objects.count() == 0
+
+
+def test_a_failed_insert_is_the_same_500_on_both_paths(
+    client, team_members, write_token, monkeypatch
+):
+    def broken(**kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(services, "accept_job", broken)
+    plain = _post(client, write_token)
+    keyed = _post(client, write_token, **{"Idempotency-Key": "k2"})
+    for response in (plain, keyed):
+        assert response.status_code == 500
+        assert response.content == b'{"detail":"Internal server error."}'
+        assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
+    assert _header_names(plain) == _header_names(keyed)
     assert Job.objects.count() == 0
 
 

@@ -11,6 +11,7 @@ every other case (and every error body) comes from the DRF view exactly as befor
 """
 
 import json
+import logging
 import re
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .. import services
 from ..choices import JobKind
 from ..validation import BodyInvalid, schema_cache, validate_change, validate_create
 
+logger = logging.getLogger("ghee.api")
 _ITEM_ID = re.compile(r"[0-9]{1,18}")
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -127,6 +129,7 @@ def _accept(request, idempotency, **job) -> Response:
 # Accept headers the DRF view would answer with its one JSON renderer, unchanged.
 _PLAIN_ACCEPT = frozenset({"", "*/*", "application/json"})
 _PENDING_BYTES = json.dumps(services.PENDING_BODY, separators=(",", ":")).encode()
+_SERVER_ERROR_BYTES = b'{"detail":"Internal server error."}'
 _authentication = ApiTokenAuthentication()
 
 
@@ -155,9 +158,16 @@ def accept_create(request, allow: str) -> HttpResponse | None:
         payload = validate_create(schema, body)
     except BodyInvalid:
         return None
-    accepted = services.accept_job(
-        token=token, idempotency=None, schema=schema, kind=JobKind.CREATE, payload=payload
-    )
+    try:
+        accepted = services.accept_job(
+            token=token, idempotency=None, schema=schema, kind=JobKind.CREATE, payload=payload
+        )
+    except Exception:
+        # As api_exception_handler answers on the DRF path: logged, 500, no 202.
+        logger.exception("Unhandled API error")
+        response = HttpResponse(_SERVER_ERROR_BYTES, status=500, content_type="application/json")
+        response["Allow"] = allow
+        return response
     # The same bytes and headers as the DRF view's 202 (Content-Type, Location, Allow).
     response = HttpResponse(_PENDING_BYTES, status=202, content_type="application/json")
     response["Location"] = f"/v2/jobs/{accepted.job_id}/"
