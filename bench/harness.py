@@ -59,11 +59,12 @@ def fresh_data_dir(name: str) -> Path:
     return path
 
 
-def postgres_url(database: str) -> str:
-    """A fresh, empty PostgreSQL database ``database`` on the throw-away server.
+def postgres_url(database: str, fresh: bool = True) -> str:
+    """PostgreSQL database ``database`` on the throw-away server.
 
-    Starts the server with scripts/postgres.sh (which installs PostgreSQL if needed), then
-    drops and re-creates the database, so every run starts from the same state.
+    Starts the server with scripts/postgres.sh (which installs PostgreSQL if needed). With
+    ``fresh`` the database is dropped and re-created, so every run starts from the same
+    state; without it an existing database is kept (and created when missing).
     """
     started = subprocess.run(
         ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
@@ -77,8 +78,13 @@ def postgres_url(database: str) -> str:
     import psycopg
 
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
     return server_url.rsplit("/", 1)[0] + "/" + database
 
 

@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -181,25 +180,7 @@ def instance(db: str, reseed: bool) -> dict[str, str]:
         "DATABASE_URL": "",
     }
     if db == "postgres":
-        started = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if started.returncode != 0:
-            raise SystemExit(f"PostgreSQL did not start:\n{started.stderr}")
-        server_url = started.stdout.strip().splitlines()[-1]
-        import psycopg
-
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            if reseed:
-                conn.execute('DROP DATABASE IF EXISTS "ghee_readbench" WITH (FORCE)')
-            if not conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = 'ghee_readbench'"
-            ).fetchone():
-                conn.execute('CREATE DATABASE "ghee_readbench"')
-        env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/ghee_readbench"
+        env["DATABASE_URL"] = harness.postgres_url("ghee_readbench", fresh=reseed)
     return env
 
 
