@@ -230,6 +230,9 @@ def test_empty_collection_meta(api, read_token, team_members):
         ),
         ({"offset": -1}, "offset query parameter should be an integer greater than or equal to 0"),
         ({"page": 2, "limit": 5}, "Use either page and page_size or limit and offset, not both"),
+        # Past what a database offset (and an exact JSON next_offset) can hold: was a 500.
+        ({"page": "99999999999999999999999"}, "page query parameter is too large"),
+        ({"offset": str(2**63)}, "offset query parameter is too large"),
     ],
 )
 def test_bad_paging_is_400(api, read_token, team_members, params, detail):

@@ -115,13 +115,25 @@ class Paging:
 
 
 EVERYTHING = Paging(offset=0, limit=None)
+# The largest row offset a request may ask for: databases take 64-bit offsets, and
+# next_offset must stay an exact JSON number (2**53). Beyond it: 400, not a 500.
+MAX_OFFSET = 2**53
 
 
-def _bounded(params: Mapping[str, str], name: str, low: int, high: int | None, default: int):
+def _bounded(
+    params: Mapping[str, str],
+    name: str,
+    low: int,
+    high: int | None,
+    default: int,
+    ceiling: int = MAX_OFFSET,
+):
     raw = params.get(name)
     if raw in (None, ""):
         return default
     value = _int_or_none(raw)
+    if value is not None and value >= low and high is None and value > ceiling:
+        raise BadReadParameter(f"{name} query parameter is too large")
     if value is None or value < low or (high is not None and value > high):
         if high is None and low == 1:
             message = f"{name} query parameter should be a positive integer"
@@ -145,8 +157,8 @@ def parse_paging(params: Mapping[str, str]) -> Paging:
         limit = _bounded(params, "limit", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
         offset = _bounded(params, "offset", 0, None, 0)
         return Paging(offset=offset, limit=limit, by_offset=True)
-    page = _bounded(params, "page", 1, None, 1)
     page_size = _bounded(params, "page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+    page = _bounded(params, "page", 1, None, 1, ceiling=MAX_OFFSET // page_size)
     return Paging(offset=(page - 1) * page_size, limit=page_size)
 
 
