@@ -9,15 +9,15 @@
 """
 
 import hmac
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from ghee.core.cache import TtlCache
 
 from .models import ApiToken
 from .services import token_digest
@@ -44,35 +44,29 @@ class TokenPrincipal:
         return self.token.organization_id
 
 
+def _load_token(prefix: str) -> ApiToken | None:
+    return (
+        ApiToken.objects.select_related("organization")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+
+
 class TokenCache:
-    """A per-process, short-lived cache of token rows by prefix, so the hot path does no query.
+    """Active token rows by prefix, per process, so the hot path does no query.
 
     Entries live ``GHEE_TOKEN_CACHE_SECONDS``; a revoked token stops working everywhere
     within that time.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, ApiToken | None]] = {}
+        self._cache: TtlCache[ApiToken] = TtlCache("GHEE_TOKEN_CACHE_SECONDS")
 
     def get(self, prefix: str) -> ApiToken | None:
-        ttl = settings.GHEE_TOKEN_CACHE_SECONDS
-        now = time.monotonic()
-        hit = self._entries.get(prefix)
-        if hit is not None and ttl > 0 and now - hit[0] < ttl:
-            return hit[1]
-        token = (
-            ApiToken.objects.select_related("organization")
-            .filter(prefix=prefix, revoked_at__isnull=True)
-            .first()
-        )
-        if ttl > 0:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[prefix] = (now, token)
-        return token
+        return self._cache.get(prefix, lambda _previous: _load_token(prefix))
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._cache.clear()
 
 
 token_cache = TokenCache()

@@ -14,15 +14,13 @@ without locales, and the same without the index for PUT/PATCH.
 """
 
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
 from ghee.accounts.models import Locale
+from ghee.core.cache import TtlCache
 
 from .choices import FieldType, ItemStatus
 from .field_values import (
@@ -173,23 +171,19 @@ def compile_schema(
 
 
 class SchemaCache:
-    """Per-process compiled schemas by ``(organization id, collection key)``."""
+    """Per-process compiled schemas by ``(organization id, collection key)``.
+
+    An expired entry is revalidated, not recompiled, while the collection's ``updated_at``
+    and the organization's locales are unchanged.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[int, str], tuple[float, CompiledSchema | None]] = {}
+        self._cache: TtlCache[CompiledSchema] = TtlCache("GHEE_SCHEMA_CACHE_SECONDS")
 
     def get(self, organization_id: int, key: str) -> CompiledSchema | None:
-        ttl = settings.GHEE_SCHEMA_CACHE_SECONDS
-        now = time.monotonic()
-        hit = self._entries.get((organization_id, key))
-        if hit is not None and ttl > 0 and now - hit[0] < ttl:
-            return hit[1]
-        schema = self._load(organization_id, key, hit[1] if hit else None)
-        if ttl > 0:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[(organization_id, key)] = (now, schema)
-        return schema
+        return self._cache.get(
+            (organization_id, key), lambda cached: self._load(organization_id, key, cached)
+        )
 
     @staticmethod
     def _load(
@@ -215,7 +209,7 @@ class SchemaCache:
         return compile_schema(collection, locale_rows)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._cache.clear()
 
 
 schema_cache = SchemaCache()
