@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 from ghee.accounts.authentication import token_cache
 from ghee.accounts.services import create_organization, create_token
 from ghee.content.models import Collection, Field
-from ghee.content.queries import count_cache
-from ghee.content.read_schema import read_schema_cache
-from ghee.content.validation import schema_cache
+from ghee.content.read.queries import count_cache
+from ghee.content.schema.read_schema import read_schema_cache
+from ghee.content.write.validation import schema_cache
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -16,8 +16,8 @@ from django.db import connection
 
 from ghee.accounts.models import ApiToken
 from ghee.accounts.services import create_organization, create_token, revoke_token
-from ghee.content.jobs import run_pending_jobs
 from ghee.content.models import Item
+from ghee.content.write.jobs import run_pending_jobs
 
 from .conftest import make_collection
 

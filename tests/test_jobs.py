@@ -7,9 +7,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 from ghee.accounts.services import create_token
-from ghee.content import jobs, pipeline
-from ghee.content.jobs import claim_jobs, dispatch_jobs, process_batch, run_pending_jobs, sweep
 from ghee.content.models import Item, ItemLocale, Job
+from ghee.content.write import jobs, pipeline
+from ghee.content.write.jobs import (
+    claim_jobs,
+    dispatch_jobs,
+    process_batch,
+    run_pending_jobs,
+    sweep,
+)
 from tests.conftest import make_collection
 
 

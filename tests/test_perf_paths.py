@@ -7,8 +7,8 @@ import pytest
 from django.db import OperationalError
 from django.http import HttpResponse
 
-from ghee.content import services
 from ghee.content.models import Job
+from ghee.content.write import accept as services
 from ghee.core.middleware import (
     WebAuthenticationMiddleware,
     WebMessageMiddleware,

@@ -4,8 +4,8 @@ API maintains ItemLocale and ItemFieldIndex; these tests check the Read API agre
 import pytest
 
 from ghee.accounts.services import create_token
-from ghee.content.jobs import run_pending_jobs
 from ghee.content.models import Job
+from ghee.content.write.jobs import run_pending_jobs
 from tests.conftest import make_collection
 
 

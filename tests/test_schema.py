@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 
 from ghee.accounts.services import create_organization
 from ghee.content.models import Collection, Field, Item, ItemFieldIndex, ItemLocale
-from ghee.content.schema import SchemaError, dump_data, load_text, validate_document
-from ghee.content.schema_services import apply_schema, export_schema
+from ghee.content.schema.document import SchemaError, dump_data, load_text, validate_document
+from ghee.content.schema.services import apply_schema, export_schema
 
 ISSUE_EXAMPLE = """
 collections:

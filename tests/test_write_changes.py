@@ -3,8 +3,8 @@
 import pytest
 
 from ghee.accounts.services import create_token
-from ghee.content.jobs import claim_jobs, process_batch, run_pending_jobs
 from ghee.content.models import Item, ItemFieldIndex, ItemLocale, Job
+from ghee.content.write.jobs import claim_jobs, process_batch, run_pending_jobs
 from tests.conftest import make_collection
 
 

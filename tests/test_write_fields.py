@@ -2,8 +2,8 @@
 
 import pytest
 
-from ghee.content.jobs import run_pending_jobs
 from ghee.content.models import Item, ItemFieldIndex, ItemLocale, Job
+from ghee.content.write.jobs import run_pending_jobs
 from tests.conftest import make_collection
 
 FIELDS = [

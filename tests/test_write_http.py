@@ -8,8 +8,8 @@ import requests
 from django.test import override_settings
 
 from ghee.accounts.services import revoke_token
-from ghee.content.jobs import run_pending_jobs
 from ghee.content.models import IdempotencyKey, Item, Job
+from ghee.content.write.jobs import run_pending_jobs
 
 BODY = {"key": "team_members", "fields": [{"name": "Ann"}]}
 

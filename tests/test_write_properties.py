@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ghee.content.models import Job
-from ghee.content.validation import FieldError, clean_color, clean_date, to_number
+from ghee.content.write.validation import FieldError, clean_color, clean_date, to_number
 from tests.conftest import make_collection
 
 CANONICAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")

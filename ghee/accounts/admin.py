@@ -5,11 +5,10 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 
+from ghee.accounts.authentication import token_cache
+from ghee.accounts.models import ApiToken, Locale, Organization
+from ghee.accounts.services import create_token, revoke_token
 from ghee.content.models import Item
-
-from .authentication import token_cache
-from .models import ApiToken, Locale, Organization
-from .services import create_token, revoke_token
 
 
 class LocaleFormSet(BaseInlineFormSet):

@@ -17,10 +17,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from ghee.accounts.models import ApiToken
+from ghee.accounts.services import token_digest
 from ghee.core.cache import TtlCache
-
-from .models import ApiToken
-from .services import token_digest
 
 KEYWORD = b"token"
 LAST_USED_RESOLUTION = timedelta(seconds=60)

@@ -4,7 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from .choices import TokenKind
+from ghee.accounts.choices import TokenKind
 
 locale_code_validator = RegexValidator(
     r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$",

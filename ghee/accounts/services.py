@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from .choices import TokenKind
-from .models import ApiToken, Locale, Organization
+from ghee.accounts.choices import TokenKind
+from ghee.accounts.models import ApiToken, Locale, Organization
 
 
 def token_digest(token: str) -> str:

@@ -9,10 +9,10 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from .choices import FieldType
-from .models import Collection, Field, Job
-from .schema import SchemaError, validate_document
-from .schema_services import (
+from ghee.content.choices import FieldType
+from ghee.content.models import Collection, Field, Job
+from ghee.content.schema.document import SchemaError, validate_document
+from ghee.content.schema.services import (
     collection_has_items,
     reconcile_item_data,
     shape_change_errors,

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
-from .choices import FieldType
-from .models import Field
+from ghee.content.choices import FieldType
+from ghee.content.models import Field
 
 MAX_ITEMS_PER_REQUEST = 100
 MAX_TEXT_CHARS = 1_000_000

@@ -23,8 +23,7 @@ from django.db import models
 from django.db.models import Q
 
 from ghee.accounts.models import ApiToken, Organization
-
-from .choices import FieldType, ItemStatus, JobKind, JobStatus
+from ghee.content.choices import FieldType, ItemStatus, JobKind, JobStatus
 
 
 class Collection(models.Model):

@@ -3,10 +3,10 @@ them; ``ghee worker`` runs them."""
 
 from django_tasks import task
 
-from . import jobs
+from ghee.content.write import jobs
 
 
 @task()
 def process_jobs(job_ids: list[int], lease_token: str) -> dict:
-    """Process one dispatched batch of jobs (see ``ghee.content.jobs``)."""
+    """Process one dispatched batch of jobs (see ``ghee.content.write.jobs``)."""
     return jobs.process_batch(job_ids, lease_token)

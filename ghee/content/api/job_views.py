@@ -10,8 +10,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 from rest_framework.response import Response
 
-from ..choices import JobKind, JobStatus
-from ..models import Job
+from ghee.content.choices import JobKind, JobStatus
+from ghee.content.models import Job
 
 _JOB_ID = re.compile(r"[0-9]{1,18}")
 MAX_PAGE_SIZE = 100

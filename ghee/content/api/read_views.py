@@ -13,11 +13,11 @@ from functools import wraps
 
 from rest_framework import exceptions
 
+from ghee.content.read import params as read_params
+from ghee.content.read import queries
+from ghee.content.read.rendering import ItemRenderer
+from ghee.content.schema.read_schema import read_schema_cache
 from ghee.core.http_cache import json_response
-
-from .. import queries, read_params
-from ..read_schema import read_schema_cache
-from ..rendering import ItemRenderer
 
 # ``key`` or ``key[name=value]``; ``_id`` as the name selects an item by id.
 KEY_SPEC = re.compile(r"^(?P<key>[-\w]+)(?:\[(?P<name>[^\]=]+)=(?P<value>[^\]]*)\])?$")

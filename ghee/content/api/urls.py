@@ -3,7 +3,7 @@ redirected by ApiTrailingSlashMiddleware, writes are served either way."""
 
 from django.urls import re_path
 
-from . import views
+from ghee.content.api import views
 
 urlpatterns = [
     re_path(r"^content/?$", views.ContentRootView.as_view(), name="content-root"),

@@ -6,7 +6,7 @@ import functools
 
 from rest_framework.views import APIView
 
-from . import job_views, read_views, write_views
+from ghee.content.api import job_views, read_views, write_views
 
 
 class ContentRootView(APIView):

@@ -20,11 +20,15 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from ghee.accounts.authentication import ApiTokenAuthentication
+from ghee.content.choices import JobKind
+from ghee.content.write import accept as services
+from ghee.content.write.validation import (
+    BodyInvalid,
+    schema_cache,
+    validate_change,
+    validate_create,
+)
 from ghee.core.errors import PayloadTooLarge
-
-from .. import services
-from ..choices import JobKind
-from ..validation import BodyInvalid, schema_cache, validate_change, validate_create
 
 logger = logging.getLogger("ghee.api")
 _ITEM_ID = re.compile(r"[0-9]{1,18}")

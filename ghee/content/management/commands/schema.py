@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from ghee.content.schema import SchemaError, dump_data, load_text
-from ghee.content.schema_services import apply_schema, export_schema
+from ghee.content.schema.document import SchemaError, dump_data, load_text
+from ghee.content.schema.services import apply_schema, export_schema
 from ghee.core.management.base import GheeCommand
 
 

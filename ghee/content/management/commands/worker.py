@@ -28,7 +28,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from ghee.content import jobs
+from ghee.content.write import jobs
 
 logger = logging.getLogger("ghee.worker")
 

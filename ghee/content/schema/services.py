@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from ghee.accounts.models import Organization
-
-from .models import Collection, Field, Item, ItemFieldIndex, ItemLocale
-from .schema import (
+from ghee.content.models import Collection, Field, Item, ItemFieldIndex, ItemLocale
+from ghee.content.schema.document import (
     CollectionSpec,
     FieldSpec,
     SchemaDocument,

@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .choices import FieldType
-from .queries import load_items
-from .queries import visible_ids as find_visible_ids
-from .read_params import ReadOptions
-from .read_schema import CollectionSchema, FieldSpec, read_schema_cache
+from ghee.content.choices import FieldType
+from ghee.content.read.params import ReadOptions
+from ghee.content.read.queries import load_items
+from ghee.content.read.queries import visible_ids as find_visible_ids
+from ghee.content.schema.read_schema import CollectionSchema, FieldSpec, read_schema_cache
 
 EMPTY_STRING_TYPES = frozenset(
     {

@@ -14,9 +14,9 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Q
 
-from .choices import FieldType
-from .models import ItemFieldIndex, ItemLocale
-from .validation import CompiledField
+from ghee.content.choices import FieldType
+from ghee.content.models import ItemFieldIndex, ItemLocale
+from ghee.content.write.validation import CompiledField
 
 
 def _rows_for_value(field: CompiledField, value: Any) -> list[tuple[str | None, float | None]]:

@@ -30,9 +30,9 @@ from django.db import connection, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .choices import JobKind, JobStatus
-from .models import IdempotencyKey, Job
-from .pipeline import (
+from ghee.content.choices import JobKind, JobStatus
+from ghee.content.models import IdempotencyKey, Job
+from ghee.content.write.pipeline import (
     JobContext,
     JobFailed,
     after_commit,
@@ -41,7 +41,7 @@ from .pipeline import (
     job_error,
     prepare,
 )
-from .validation import schema_cache
+from ghee.content.write.validation import schema_cache
 
 logger = logging.getLogger("ghee.jobs")
 
@@ -99,7 +99,7 @@ def claim_jobs(limit: int | None = None) -> tuple[list[int], str]:
 
 def dispatch_jobs(limit: int | None = None) -> int:
     """Claim a batch and enqueue one ``process_jobs`` task for it, atomically."""
-    from .tasks import process_jobs
+    from ghee.content.tasks import process_jobs
 
     with transaction.atomic():
         ids, token = claim_jobs(limit)
@@ -371,7 +371,7 @@ def sweep() -> dict:
     stale = ours.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - 2 * lease).update(
         status=TaskResultStatus.FAILED,
         finished_at=now,
-        exception_class_path="ghee.content.jobs.WorkerLost",
+        exception_class_path="ghee.content.write.jobs.WorkerLost",
         traceback="The worker stopped while running this task; its jobs were re-dispatched.",
     )
     pruned, _ = ours.filter(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .choices import FieldType
+from ghee.content.choices import FieldType
 
 TEXT_TYPES = frozenset(
     {FieldType.SHORT_TEXT, FieldType.LONG_TEXT, FieldType.WYSIWYG, FieldType.HTML}

@@ -17,11 +17,11 @@ from typing import Any
 
 from django.db import connections, router
 
-from .choices import ItemStatus, JobKind
-from .indexing import drop_item_index, insert_index_rows, insert_rows, reindex
-from .indexing import index_rows as _index_rows
-from .models import Item, ItemLocale, Job
-from .validation import CompiledSchema
+from ghee.content.choices import ItemStatus, JobKind
+from ghee.content.models import Item, ItemLocale, Job
+from ghee.content.write.indexing import drop_item_index, insert_index_rows, insert_rows, reindex
+from ghee.content.write.indexing import index_rows as _index_rows
+from ghee.content.write.validation import CompiledSchema
 
 
 class JobFailed(Exception):

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
-from .models import ItemFieldIndex, ItemLocale
-from .read_params import EVERYTHING, ITEM_ID, Filter, Order, Paging, Scope
-from .read_schema import CollectionSchema
+from ghee.content.models import ItemFieldIndex, ItemLocale
+from ghee.content.read.params import EVERYTHING, ITEM_ID, Filter, Order, Paging, Scope
+from ghee.content.schema.read_schema import CollectionSchema
 
 IL = ItemLocale._meta.db_table
 FI = ItemFieldIndex._meta.db_table

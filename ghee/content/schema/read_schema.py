@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ghee.accounts.models import Locale
+from ghee.content.choices import FieldType
+from ghee.content.models import Collection, Field
 from ghee.core.cache import TtlCache
-
-from .choices import FieldType
-from .models import Collection, Field
 
 
 @dataclass(frozen=True)

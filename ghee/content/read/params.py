@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from rest_framework import exceptions, status
 
-from .choices import FieldType
-from .read_schema import CollectionSchema, FieldSpec, LocaleSet
+from ghee.content.choices import FieldType
+from ghee.content.schema.read_schema import CollectionSchema, FieldSpec, LocaleSet
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10

@@ -20,10 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from ghee.accounts.models import Locale
-from ghee.core.cache import TtlCache
-
-from .choices import FieldType, ItemStatus
-from .field_values import (
+from ghee.content.choices import FieldType, ItemStatus
+from ghee.content.field_values import (
     MAX_ITEMS_PER_REQUEST,
     NOT_BLANK,
     NOT_EMPTY_LIST,
@@ -38,7 +36,8 @@ from .field_values import (
     show_value,
     to_number,
 )
-from .models import Collection, Field, Item
+from ghee.content.models import Collection, Field, Item
+from ghee.core.cache import TtlCache
 
 __all__ = [
     "BodyInvalid",

@@ -16,10 +16,9 @@ from django.db import IntegrityError, connection, connections, router, transacti
 from django.utils import timezone
 
 from ghee.accounts.models import ApiToken
-
-from .choices import JobKind, JobStatus
-from .models import IdempotencyKey, Item, ItemLocale, Job
-from .validation import CompiledSchema
+from ghee.content.choices import JobKind, JobStatus
+from ghee.content.models import IdempotencyKey, Item, ItemLocale, Job
+from ghee.content.write.validation import CompiledSchema
 
 PENDING_BODY = {"status": "pending"}
 

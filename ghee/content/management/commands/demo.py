@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ghee.accounts.models import Organization
 from ghee.accounts.services import create_organization, create_token
-from ghee.content.schema_services import apply_schema
+from ghee.content.schema.services import apply_schema
 from ghee.core.management.base import GheeCommand
 
 DEMO_SLUG = "demo"

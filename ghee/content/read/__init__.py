@@ -1,0 +1,1 @@
+"""The Read API behind the views: query parameters, queries, rendering."""

@@ -1,0 +1,1 @@
+"""The schema: the document (YAML/JSON), its services, and the compiled schema."""
