@@ -6,6 +6,7 @@ The embedded default needs nothing installed: SQLite and media under ``GHEE_DATA
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,7 +36,7 @@ def _secret_key() -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
     # O_EXCL: two processes starting at once must agree on one key.
     try:
@@ -192,3 +193,61 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("GHEE_LOG_LEVEL", "WARNING")},
     "loggers": {"ghee": {"level": os.environ.get("GHEE_LOG_LEVEL", "INFO")}},
 }
+
+# --- Dashboard sign-in and HTTPS ---------------------------------------------------------------
+# docs/configuration.md, "Running in production". The API authenticates with tokens; these
+# protect the dashboard's password sign-in and the transport.
+
+# Sign-in throttling (django-axes): after GHEE_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is locked out for GHEE_LOGIN_LOCKOUT_MINUTES.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("ghee.dashboard.middleware.WebAxesMiddleware")  # axes wants to be last
+AXES_FAILURE_LIMIT = _env_int("GHEE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("GHEE_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a reverse proxy every request comes from the proxy's address; GHEE_PROXY_COUNT=N
+# (the number of proxies in front) takes the client's address from X-Forwarded-For instead.
+GHEE_PROXY_COUNT = _env_int("GHEE_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "ghee.dashboard.client_address.client_address"
+
+# A Content-Security-Policy on dashboard pages (django-csp); the JSON API sends none.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.clickjacking.XFrameOptionsMiddleware") + 1,
+    "ghee.dashboard.middleware.WebCSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
+
+# GHEE_HTTPS=1 says "users reach ghee over HTTPS" (directly or through a proxy): redirect
+# plain HTTP (except /healthz, which load balancers probe), send HSTS, and mark the session
+# and CSRF cookies Secure. GHEE_TRUST_X_FORWARDED_PROTO=1 additionally believes the proxy's
+# X-Forwarded-Proto header; set it only when the proxy overwrites that header.
+HTTPS = _env_bool("GHEE_HTTPS")
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _env_int("GHEE_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and _env_bool("GHEE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = HTTPS and _env_bool("GHEE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+if _env_bool("GHEE_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Django's and axes' checks look for their middleware by dotted path; ghee runs subclasses
+# that skip /v2/ (ghee.core.middleware.web_only). ghee.dashboard.checks verifies those
+# subclasses are installed instead, so nothing is lost by silencing the path checks.
+SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]

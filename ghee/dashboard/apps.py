@@ -11,6 +11,8 @@ class DashboardConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        from . import checks  # noqa: F401  (registers the dashboard's system checks)
+
         admin.site.site_header = "ghee"
         admin.site.site_title = "ghee"
         admin.site.index_title = "Content service"
