@@ -244,6 +244,28 @@ def test_a_job_whose_worker_keeps_dying_is_failed_by_the_claim(api, write_token,
     assert "Gave up after 3 attempts" in job.errors[0]["message"]
 
 
+class WorkerDied(BaseException):
+    """Stands for the process dying (SIGKILL, OOM) in the middle of a batch."""
+
+
+def test_only_jobs_that_started_are_charged_an_attempt(api, write_token, team_members, monkeypatch):
+    """A crash loop on one job must not use up the attempts of the jobs queued behind it."""
+    locations = [create(api, write_token, [{"name": f"n{n}"}]) for n in range(3)]
+    monkeypatch.setattr(jobs, "CHUNK_ITEMS", 1)  # each job its own chunk
+
+    def dies(ctx):
+        raise WorkerDied
+
+    monkeypatch.setattr(jobs, "apply", dies)
+    with pytest.raises(WorkerDied):
+        process_batch(claim_jobs())
+    assert [(job_at(loc).status, job_at(loc).attempts) for loc in locations] == [
+        ("running", 1),
+        ("pending", 0),
+        ("pending", 0),
+    ]
+
+
 def test_a_job_left_running_by_a_dead_worker_is_dispatched_again(api, write_token, team_members):
     location = create(api, write_token, [{"name": "a"}])
     Job.objects.update(

@@ -15,6 +15,7 @@ from django.db import connection
 
 from ghee.content.models import Item, ItemLocale, Job
 from ghee.content.write.validation import schema_cache
+from ghee.core.models import OutboxEvent
 
 pytestmark = pytest.mark.slow
 
@@ -172,6 +173,9 @@ def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(
     stored = list(ItemLocale.objects.values_list("data__name", flat=True))
     assert sorted(stored) == sorted(names), output
     assert Item.objects.count() == len(names)
+    # Outbox events commit with their items: one per item, none for the killed attempt.
+    event_items = sorted(OutboxEvent.objects.values_list("data__item_id", flat=True))
+    assert event_items == sorted(Item.objects.values_list("id", flat=True))
     # The jobs the kill interrupted were taken up again after their lease lapsed.
     retried = set(Job.objects.filter(pk__in=interrupted, attempts=2).values_list("id", flat=True))
     assert retried == interrupted

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
+from ghee.core.bulk_insert import insert_rows
 from ghee.core.leases import LeaseQueue, LeaseStatus
 from ghee.core.models import OutboxEvent
 
@@ -67,26 +68,47 @@ def unregister_handler(topic: str, handler: Handler) -> None:
         _handlers[topic].remove(handler)
 
 
+_COLUMNS = (
+    "topic",
+    "name",
+    "organization_id",
+    "data",
+    "created_at",
+    "status",
+    "finished_at",
+    "attempts",
+    "lease_token",
+    "last_error",
+)
+
+
 def record(events: list[Event], now: datetime | None = None) -> None:
     """Insert ``events``; call it inside the transaction that makes the change."""
     if not events:
         return
-    now = now or timezone.now()
+    connection = connections[router.db_for_write(OutboxEvent)]
+    db_now = OutboxEvent._meta.get_field("created_at").get_db_prep_save(
+        now or timezone.now(), connection
+    )
+    data_field = OutboxEvent._meta.get_field("data")
     rows = []
     for event in events:
         handled = not _handlers.get(event.topic)
         rows.append(
-            OutboxEvent(
-                topic=event.topic,
-                name=event.name,
-                organization_id=event.organization_id,
-                data=event.data,
-                created_at=now,
-                status=LeaseStatus.SUCCEEDED if handled else LeaseStatus.PENDING,
-                finished_at=now if handled else None,
+            (
+                event.topic,
+                event.name,
+                event.organization_id,
+                data_field.get_db_prep_save(event.data, connection),
+                db_now,
+                LeaseStatus.SUCCEEDED.value if handled else LeaseStatus.PENDING.value,
+                db_now if handled else None,
+                0,
+                "",
+                "",
             )
         )
-    OutboxEvent.objects.bulk_create(rows)
+    insert_rows(OutboxEvent, _COLUMNS, rows)
 
 
 def relay(limit: int | None = None) -> dict[str, int]:

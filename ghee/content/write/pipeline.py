@@ -26,10 +26,11 @@ from django.db import connections, router
 
 from ghee.content.choices import ItemStatus, JobKind
 from ghee.content.models import Item, ItemLocale, Job
-from ghee.content.write.indexing import drop_item_index, insert_index_rows, insert_rows, reindex
+from ghee.content.write.indexing import drop_item_index, insert_index_rows, reindex
 from ghee.content.write.indexing import index_rows as _index_rows
 from ghee.content.write.validation import CompiledSchema
 from ghee.core import outbox
+from ghee.core.bulk_insert import insert_rows
 
 
 class JobFailed(Exception):
