@@ -266,7 +266,7 @@ def test_only_jobs_that_started_are_charged_an_attempt(api, write_token, team_me
     ]
 
 
-def test_a_job_left_running_by_a_dead_worker_is_dispatched_again(api, write_token, team_members):
+def test_a_job_left_running_by_a_dead_worker_is_claimed_again(api, write_token, team_members):
     location = create(api, write_token, [{"name": "a"}])
     Job.objects.update(
         status="running", attempts=1, lease_token="dead", lease_expires_at=timezone.now()

@@ -7,12 +7,12 @@ worker later hands each due event to the handlers registered for its topic (``re
 through the lease machinery (claim, fence, retry with backoff, finish).
 
 - ``register_handler(topic, handler)``: an app registers in its ``AppConfig.ready``.
-  Handlers of one event run together inside ONE transaction that also marks the event
-  done: a handler that only writes rows (e.g. one delivery row per webhook endpoint, each
-  sent later through its own lease) takes effect exactly once. A handler that raises rolls
-  that transaction back and the event is retried with backoff, up to
-  ``GHEE_OUTBOX_MAX_ATTEMPTS``, then failed (``last_error`` says why). Do slow or outbound
-  work in rows of your own, not in the handler.
+  Handlers of one event run together inside ONE transaction (a savepoint of the batch's)
+  that also marks the event done: a handler that only writes rows (e.g. one delivery row
+  per webhook endpoint, each sent later through its own lease) takes effect exactly once.
+  A handler that raises rolls that savepoint back and the event is retried with backoff,
+  up to ``GHEE_OUTBOX_MAX_ATTEMPTS``, then failed (``last_error`` says why). Do slow or
+  outbound work in rows of your own, not in the handler: the batch's transaction is open.
 - An event whose topic has no handler is written as already handled (``succeeded``): a
   record of what changed, pruned after ``GHEE_OUTBOX_RETENTION_DAYS`` like handled ones.
 
@@ -112,30 +112,36 @@ def record(events: list[Event], now: datetime | None = None) -> None:
 
 
 def relay(limit: int | None = None) -> dict[str, int]:
-    """Hand up to ``limit`` due events to their handlers; return what happened."""
+    """Hand up to ``limit`` due events to their handlers; return what happened.
+
+    The batch is started (attempt charged) in one commit and handled in one transaction,
+    each event in its own savepoint: a handler that raises undoes only its event's work.
+    """
     lease = EVENT_LEASES.claim(limit or settings.GHEE_OUTBOX_BATCH_SIZE)
     summary = {"handled": 0, "retrying": 0, "failed": 0}
     if not lease:
         return summary
     started = EVENT_LEASES.start(lease, lease.ids)
-    events = OutboxEvent.objects.filter(pk__in=started).order_by("pk")
-    for event in events:
-        try:
-            with transaction.atomic():
-                if not EVENT_LEASES.held(lease, [event.pk]):
-                    continue  # taken over: another worker handles it
-                for handler in list(_handlers.get(event.topic, [])):
-                    handler(event)
-                EVENT_LEASES.finish(lease, event.pk, LeaseStatus.SUCCEEDED, last_error="")
-            summary["handled"] += 1
-        except Exception as exc:
-            logger.exception("Outbox event %s (%s) failed", event.pk, event.name)
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            if EVENT_LEASES.retry(lease, event.pk, event.attempts, last_error=error):
-                summary["retrying"] += 1
-            else:
-                summary["failed"] += 1
+    with transaction.atomic():
+        held = EVENT_LEASES.held(lease, started)  # the others were taken over: fenced
+        for event in OutboxEvent.objects.filter(pk__in=held).order_by("pk"):
+            summary[_handle(event, lease)] += 1
     return summary
+
+
+def _handle(event: OutboxEvent, lease) -> str:
+    try:
+        with transaction.atomic():
+            for handler in list(_handlers.get(event.topic, [])):
+                handler(event)
+            EVENT_LEASES.finish(lease, event.pk, LeaseStatus.SUCCEEDED, last_error="")
+        return "handled"
+    except Exception as exc:
+        logger.exception("Outbox event %s (%s) failed", event.pk, event.name)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if EVENT_LEASES.retry(lease, event.pk, event.attempts, last_error=error):
+            return "retrying"
+        return "failed"
 
 
 def prune_events() -> dict[str, int]:
