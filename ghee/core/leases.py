@@ -232,12 +232,12 @@ class LeaseQueue:
         )
         params = [
             (
-                status,
+                str(status),
                 now,
                 *(meta.get_field(n).get_db_prep_save(values[n], connection) for n in names),
                 pk,
                 lease.token,
-                *OPEN_STATUSES,
+                *(str(open_status) for open_status in OPEN_STATUSES),
             )
             for pk, values in rows
         ]
