@@ -92,15 +92,15 @@ def duplicate_items() -> int:
 
 
 def reset_content() -> None:
-    """Empty the job, item and task tables (workers must be stopped)."""
+    """Empty the job, item and outbox tables (workers must be stopped)."""
     from django.db import connection, transaction
     from django.db.models import Model
-    from django_tasks_db.models import DBTaskResult
 
     from ghee.content.models import IdempotencyKey, Item, ItemFieldIndex, ItemLocale, Job
+    from ghee.core.models import OutboxEvent
 
     models: list[type[Model]] = [ItemFieldIndex, ItemLocale, Item, IdempotencyKey, Job]
-    models.append(DBTaskResult)
+    models.append(OutboxEvent)
     tables = [m._meta.db_table for m in models]
     sql = connection.ops.sql_flush(no_style(), tables, allow_cascade=True)
     with transaction.atomic():

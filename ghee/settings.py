@@ -63,8 +63,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_tasks",
-    "django_tasks_db",
     "ghee.core",
     "ghee.accounts",
     "ghee.content",
@@ -136,17 +134,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background work --------------------------------------------------------------------------
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-# How long a dispatched or running job may stay silent before the sweeper hands it out again.
+# Jobs are rows claimed by `ghee worker` through ghee.core.leases (docs/leases.md).
+# How long a claimed or running job may stay silent before another worker takes it over.
 GHEE_JOB_LEASE_SECONDS = _env_int("GHEE_JOB_LEASE_SECONDS", 60)
 GHEE_JOB_MAX_ATTEMPTS = _env_int("GHEE_JOB_MAX_ATTEMPTS", 5)
-# Jobs leased per dispatch, processed by one task.
+# Jobs a worker claims and processes together.
 GHEE_JOB_BATCH_SIZE = _env_int("GHEE_JOB_BATCH_SIZE", 100)
+# Finished jobs are deleted this many days after they finished (chore prune_finished_jobs).
+GHEE_JOB_RETENTION_DAYS = _env_int("GHEE_JOB_RETENTION_DAYS", 30)
 GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
 # An idle worker doubles its pause up to this; the worst-case pickup delay after a quiet spell.
 GHEE_WORKER_IDLE_MAX_INTERVAL = float(os.environ.get("GHEE_WORKER_IDLE_MAX_INTERVAL", "0.5"))
 # After a partial batch, wait this long before the next so batches fill under load.
 GHEE_WORKER_LINGER = float(os.environ.get("GHEE_WORKER_LINGER", "0.05"))
+# Outbox events (ghee.core.outbox): relayed to their topic's handlers by the workers.
+GHEE_OUTBOX_LEASE_SECONDS = _env_int("GHEE_OUTBOX_LEASE_SECONDS", 60)
+GHEE_OUTBOX_MAX_ATTEMPTS = _env_int("GHEE_OUTBOX_MAX_ATTEMPTS", 10)
+GHEE_OUTBOX_BATCH_SIZE = _env_int("GHEE_OUTBOX_BATCH_SIZE", 100)
+GHEE_OUTBOX_RETENTION_DAYS = _env_int("GHEE_OUTBOX_RETENTION_DAYS", 7)
 
 # --- API ------------------------------------------------------------------------------------
 

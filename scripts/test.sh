@@ -9,7 +9,8 @@
 # Extra arguments go to both pytest runs (e.g. `bash scripts/test.sh -k idempotency -x`).
 # GHEE_TEST_LEG_TIMEOUT (seconds, default 1500) bounds each pytest run so nothing hangs.
 # GHEE_TEST_BIN (default .venv/bin) and GHEE_TEST_VAR (default var) exist for the tests of
-# this script (tests/test_test_script.py), which run it with stand-in ruff and pytest.
+# this script (tests/test_test_script.py), which run it with stand-in ruff, lint-imports and
+# pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,15 @@ if $BIN/ruff check . && $BIN/ruff format --check .; then
 	note "lint: ok"
 else
 	note "lint: FAILED"
+	FAILED=1
+fi
+
+# The import contracts in pyproject.toml ([tool.importlinter]): apps depend one way only.
+banner "import contracts: lint-imports"
+if $BIN/lint-imports --no-cache; then
+	note "import contracts: ok"
+else
+	note "import contracts: FAILED"
 	FAILED=1
 fi
 

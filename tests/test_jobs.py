@@ -9,13 +9,7 @@ from django.utils import timezone
 from ghee.accounts.services import create_token
 from ghee.content.models import Item, ItemLocale, Job
 from ghee.content.write import jobs, pipeline
-from ghee.content.write.jobs import (
-    claim_jobs,
-    dispatch_jobs,
-    process_batch,
-    run_pending_jobs,
-    sweep,
-)
+from ghee.content.write.jobs import claim_jobs, process_batch, run_pending_jobs
 from tests.conftest import make_collection
 
 
@@ -152,16 +146,18 @@ def test_reference_deleted_after_acceptance_fails_the_job_with_item_errors(
 def test_a_stale_lease_commits_nothing(api, write_token, team_members):
     """Worker A's lease lapsed and worker B took the job: A's late run changes nothing."""
     create(api, write_token, [{"name": "a"}])
-    ids_a, token_a = claim_jobs()
-    Job.objects.filter(pk__in=ids_a).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    ids_b, token_b = claim_jobs()
-    assert ids_a == ids_b and token_a != token_b
-    assert process_batch(ids_a, token_a)["skipped"] == 1
+    lease_a = claim_jobs()
+    Job.objects.filter(pk__in=lease_a.ids).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    lease_b = claim_jobs()
+    assert lease_a.ids == lease_b.ids and lease_a.token != lease_b.token
+    assert process_batch(lease_a)["skipped"] == 1
     assert not Item.objects.exists()
-    process_batch(ids_b, token_b)
+    process_batch(lease_b)
     assert Item.objects.count() == 1
-    # Running the finished batch again (a redelivered task) creates nothing either.
-    process_batch(ids_b, token_b)
+    # Running the finished batch again creates nothing either.
+    process_batch(lease_b)
     assert Item.objects.count() == 1
 
 
@@ -170,7 +166,7 @@ def test_fencing_is_checked_inside_the_applying_transaction(
 ):
     """The lease is taken over between 'running' and the apply: nothing is committed."""
     create(api, write_token, [{"name": "a"}])
-    ids, token = claim_jobs()
+    lease = claim_jobs()
     real_prepare = pipeline.prepare
 
     def takeover(ctx):
@@ -178,7 +174,7 @@ def test_fencing_is_checked_inside_the_applying_transaction(
         Job.objects.filter(pk=ctx.job.pk).update(lease_token="someone-else")
 
     monkeypatch.setattr(jobs, "prepare", takeover)
-    process_batch(ids, token)
+    process_batch(lease)
     assert not Item.objects.exists()
     assert Job.objects.get().lease_token == "someone-else"
 
@@ -208,9 +204,10 @@ def test_unexpected_errors_are_retried_with_backoff_then_succeed(
             "message": "Attempt 1 failed: ConnectionError.",
         }
     ]
-    assert job.lease_expires_at > timezone.now()  # backing off
+    assert job.next_attempt_at > timezone.now()  # backing off
     assert not Item.objects.exists()
-    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now())
+    assert run_pending_jobs() == 0  # not before its next attempt
+    Job.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
     run_pending_jobs()
     job.refresh_from_db()
     assert job.status == "succeeded" and job.attempts == 2 and job.errors == []
@@ -228,7 +225,7 @@ def test_a_job_that_keeps_failing_fails_after_max_attempts(
 
     monkeypatch.setattr(jobs, "apply", broken)
     for _ in range(2):
-        Job.objects.update(lease_expires_at=None)
+        Job.objects.update(next_attempt_at=None)
         run_pending_jobs()
     job = job_at(location)
     assert job.status == "failed" and job.attempts == 2
@@ -236,19 +233,40 @@ def test_a_job_that_keeps_failing_fails_after_max_attempts(
 
 
 @override_settings(GHEE_JOB_MAX_ATTEMPTS=3)
-def test_a_job_whose_worker_keeps_dying_is_failed_by_the_dispatcher(api, write_token, team_members):
+def test_a_job_whose_worker_keeps_dying_is_failed_by_the_claim(api, write_token, team_members):
     location = create(api, write_token, [{"name": "a"}])
     Job.objects.update(
         status="running", attempts=3, lease_token="dead", lease_expires_at=timezone.now()
     )
-    ids, _ = claim_jobs()
-    assert ids == []
+    assert claim_jobs().ids == []
     job = job_at(location)
     assert job.status == "failed"
     assert "Gave up after 3 attempts" in job.errors[0]["message"]
 
 
-def test_a_job_left_running_by_a_dead_worker_is_dispatched_again(api, write_token, team_members):
+class WorkerDied(BaseException):
+    """Stands for the process dying (SIGKILL, OOM) in the middle of a batch."""
+
+
+def test_only_jobs_that_started_are_charged_an_attempt(api, write_token, team_members, monkeypatch):
+    """A crash loop on one job must not use up the attempts of the jobs queued behind it."""
+    locations = [create(api, write_token, [{"name": f"n{n}"}]) for n in range(3)]
+    monkeypatch.setattr(jobs, "CHUNK_ITEMS", 1)  # each job its own chunk
+
+    def dies(ctx):
+        raise WorkerDied
+
+    monkeypatch.setattr(jobs, "apply", dies)
+    with pytest.raises(WorkerDied):
+        process_batch(claim_jobs())
+    assert [(job_at(loc).status, job_at(loc).attempts) for loc in locations] == [
+        ("running", 1),
+        ("pending", 0),
+        ("pending", 0),
+    ]
+
+
+def test_a_job_left_running_by_a_dead_worker_is_claimed_again(api, write_token, team_members):
     location = create(api, write_token, [{"name": "a"}])
     Job.objects.update(
         status="running", attempts=1, lease_token="dead", lease_expires_at=timezone.now()
@@ -266,7 +284,7 @@ def test_an_unexpired_lease_is_left_alone(api, write_token, team_members):
         lease_token="alive",
         lease_expires_at=timezone.now() + timedelta(minutes=1),
     )
-    assert claim_jobs()[0] == []
+    assert claim_jobs().ids == []
     assert run_pending_jobs() == 0
 
 
@@ -282,48 +300,16 @@ def test_a_change_waits_for_an_earlier_job_on_the_same_item(api, write_token, te
     Job.objects.filter(pk=first.pk).update(
         lease_token="other", lease_expires_at=timezone.now() + timedelta(minutes=1)
     )
-    ids, token = claim_jobs()
-    assert ids == [second.pk]
-    assert process_batch(ids, token)["deferred"] == 1
+    lease = claim_jobs()
+    assert lease.ids == [second.pk]
+    assert process_batch(lease)["deferred"] == 1
     second.refresh_from_db()
     assert second.status == "pending" and second.attempts == 0
     assert ItemLocale.objects.get().data["position"] is None
-    # Once the first is released, both apply, in order.
-    Job.objects.update(lease_token="", lease_expires_at=None)
+    # Once the first is released (and the deferral is over), both apply, in order.
+    Job.objects.update(lease_token="", lease_expires_at=None, next_attempt_at=None)
     run_pending_jobs()
     assert ItemLocale.objects.get().data["position"] == "second"
-
-
-def test_dispatch_enqueues_one_task_per_batch_and_the_task_processes_it(
-    api, write_token, team_members
-):
-    from django_tasks_db.models import DBTaskResult
-
-    from ghee.content.tasks import process_jobs
-
-    for n in range(3):
-        create(api, write_token, [{"name": f"n{n}"}])
-    assert dispatch_jobs() == 3
-    (task,) = DBTaskResult.objects.all()
-    assert task.task_path == "ghee.content.tasks.process_jobs"
-    job_ids, token = task.args_kwargs["args"]
-    assert sorted(job_ids) == sorted(Job.objects.values_list("id", flat=True))
-    assert dispatch_jobs() == 0  # leased: not handed out twice
-    process_jobs.call(job_ids, token)
-    assert Item.objects.count() == 3
-
-
-def test_sweep_marks_task_rows_of_dead_workers_failed(db):
-    from django_tasks_db.models import DBTaskResult
-
-    from ghee.content.tasks import process_jobs
-
-    result = process_jobs.enqueue([1], "t")
-    DBTaskResult.objects.filter(pk=result.id).update(
-        status="RUNNING", started_at=timezone.now() - timedelta(hours=1)
-    )
-    assert sweep()["stale_tasks"] == 1
-    assert DBTaskResult.objects.get(pk=result.id).status == "FAILED"
 
 
 def test_creates_are_applied_together_and_one_bad_job_fails_alone(

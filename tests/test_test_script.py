@@ -1,4 +1,5 @@
-"""scripts/test.sh, run with stand-in ruff and pytest: what `make test` reports and when it fails.
+"""scripts/test.sh, run with stand-ins for ruff, lint-imports and pytest: what `make test`
+reports and when it fails.
 
 The stand-ins print what the real tools would and exit with the status a test chooses, so
 these tests check the script's own rules: pytest's "no tests" status is a failure, every leg
@@ -21,6 +22,7 @@ def fake_bin(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "ruff").write_text('#!/bin/sh\nexit "${FAKE_RUFF_EXIT:-0}"\n')
+    (bin_dir / "lint-imports").write_text('#!/bin/sh\nexit "${FAKE_LINT_IMPORTS_EXIT:-0}"\n')
     (bin_dir / "pytest").write_text(
         textwrap.dedent(
             """\
@@ -95,6 +97,15 @@ def test_lint_failure_fails_the_run_but_the_legs_still_run(tmp_path, fake_bin):
     result, calls = run_script(tmp_path, fake_bin, GHEE_TEST_POSTGRES="0", FAKE_RUFF_EXIT="1")
     assert result.returncode == 1
     assert "lint: FAILED" in result.stdout
+    assert len(calls) == 1
+
+
+def test_a_broken_import_contract_fails_the_run(tmp_path, fake_bin):
+    result, calls = run_script(
+        tmp_path, fake_bin, GHEE_TEST_POSTGRES="0", FAKE_LINT_IMPORTS_EXIT="1"
+    )
+    assert result.returncode == 1
+    assert "import contracts: FAILED" in result.stdout
     assert len(calls) == 1
 
 

@@ -286,8 +286,8 @@ def test_a_locale_added_by_a_patch_accepted_before_a_delete_stays_hidden(api, gl
     patch = {"status": "published", "fields": {"es": {"name": "J"}}}
     assert send(api, "patch", globex_token, url, patch).status_code == 202
     assert api.delete(url, **auth(globex_token)).status_code == 204
-    ids, token = claim_jobs(limit=1)  # the PATCH alone, before the delete job
-    process_batch(ids, token)
+    lease = claim_jobs(limit=1)  # the PATCH alone, before the delete job
+    process_batch(lease)
     assert versions(person)["es"].is_deleted
     read = create_token(versions(person)["en"].item.organization, "read")[1]
     assert api.get(url, {"auth_token": read, "locale": "es"}).status_code == 404

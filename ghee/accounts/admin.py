@@ -7,8 +7,7 @@ from django.template.response import TemplateResponse
 
 from ghee.accounts.authentication import token_cache
 from ghee.accounts.models import ApiToken, Locale, Organization
-from ghee.accounts.services import create_token, revoke_token
-from ghee.content.models import Item
+from ghee.accounts.services import create_token, locale_shape_locked, revoke_token
 
 
 class LocaleFormSet(BaseInlineFormSet):
@@ -24,7 +23,7 @@ class LocaleFormSet(BaseInlineFormSet):
         if kept and sum(1 for data in kept if data.get("is_default")) != 1:
             raise ValidationError("Exactly one locale must be the default.")
         org = self.instance
-        if org.pk and Item.objects.filter(organization=org).exists():
+        if org.pk and locale_shape_locked(org):
             had_locales = Locale.objects.filter(organization=org).exists()
             if had_locales != bool(kept):
                 raise ValidationError(

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -49,3 +49,18 @@ def revoke_token(token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+# Apps whose data is shaped by an organization's locales (content: flat values, or values
+# by locale) register a check in their AppConfig.ready: "does this organization hold such
+# data?". Accounts imports no app above it, so it asks them this way.
+_locale_shape_checks: list[Callable[[Organization], bool]] = []
+
+
+def register_locale_shape_check(check: Callable[[Organization], bool]) -> None:
+    _locale_shape_checks.append(check)
+
+
+def locale_shape_locked(org: Organization) -> bool:
+    """True when the organization may no longer switch between no locales and locales."""
+    return any(check(org) for check in _locale_shape_checks)

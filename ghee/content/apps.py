@@ -5,3 +5,13 @@ class ContentConfig(AppConfig):
     name = "ghee.content"
     label = "content"
     verbose_name = "Content"
+
+    def ready(self) -> None:
+        from ghee.accounts.services import register_locale_shape_check
+        from ghee.content.chores import register_chores
+        from ghee.content.models import Item
+
+        register_chores()
+        # Items hold their values flat or by locale: an organization with items cannot
+        # switch between the two (checked by the accounts dashboard).
+        register_locale_shape_check(lambda org: Item.objects.filter(organization=org).exists())

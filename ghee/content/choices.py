@@ -1,5 +1,7 @@
 from django.db import models
 
+from ghee.core.leases import LeaseStatus
+
 
 class FieldType(models.TextChoices):
     SHORT_TEXT = "short_text", "Short text"
@@ -27,11 +29,5 @@ class JobKind(models.TextChoices):
     DELETE = "delete", "Delete item"
 
 
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-TERMINAL_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+# A job's statuses are the lease machinery's: pending -> running -> succeeded | failed.
+JobStatus = LeaseStatus

@@ -16,7 +16,7 @@ Storage model
   the draft and the published side) so ``fields.<key>=`` filters and ``order=`` use an
   index whatever the collection's size.
 - ``Job`` is an accepted asynchronous write. The row, not the queue, is the source of
-  truth (see ``ghee/content/jobs.py``).
+  truth (see ``ghee/content/write/jobs.py`` and ``ghee/core/leases.py``).
 """
 
 from django.db import models
@@ -24,6 +24,7 @@ from django.db.models import Q
 
 from ghee.accounts.models import ApiToken, Organization
 from ghee.content.choices import FieldType, ItemStatus, JobKind, JobStatus
+from ghee.core.leases import LeasedRow
 
 
 class Collection(models.Model):
@@ -167,8 +168,12 @@ class ItemFieldIndex(models.Model):
         return f"{self.item_id}.{self.field_key}={self.text_value or self.number_value}"
 
 
-class Job(models.Model):
-    """An accepted write. Committed before the 202 goes out; processed by a worker."""
+class Job(LeasedRow):
+    """An accepted write. Committed before the 202 goes out; processed by a worker.
+
+    Status, attempts, lease and retry columns come from ``LeasedRow``: jobs are claimed,
+    fenced, retried and finished by ``ghee.core.leases`` (see ``write/jobs.py``).
+    """
 
     # No single-column indexes on organization or item (job_org_status and job_item_order
     # lead with them) and status's index is declared in Meta (on PostgreSQL db_index=True
@@ -185,21 +190,13 @@ class Job(models.Model):
         Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False
     )
     kind = models.CharField(max_length=10, choices=JobKind.choices)
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     # The validated, normalised request: {"status": ..., "fields": [...] or {...}}.
     payload = models.JSONField(default=dict)
     # {"item_ids": [...]} once done.
     result = models.JSONField(default=dict, blank=True)
     # [{"index": n, "locale": ..., "field": ..., "message": ...}, ...]
     errors = models.JSONField(default=list, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    # Who may work on the job right now, and until when. A worker that finds another
-    # token on the row, or a lapsed lease, must not commit its result (fencing).
-    lease_token = models.CharField(max_length=32, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

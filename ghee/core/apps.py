@@ -8,6 +8,18 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from .private_files import protect_sqlite_database
+        from django.conf import settings
+
+        from ghee.core import outbox
+        from ghee.core.chores import Chore, register
+        from ghee.core.private_files import protect_sqlite_database
 
         connection_created.connect(protect_sqlite_database, dispatch_uid="ghee-private-sqlite")
+        register(Chore("prune_outbox_events", outbox.prune_events, every=3600.0))
+        register(
+            Chore(
+                "release_stale_outbox_leases",
+                lambda: {"released": outbox.EVENT_LEASES.release_stale()},
+                every=lambda: settings.GHEE_OUTBOX_LEASE_SECONDS,
+            )
+        )

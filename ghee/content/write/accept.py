@@ -2,8 +2,8 @@
 
 A 202 goes out only after ``accept_job`` returned, i.e. after the Job row committed: an
 accepted write cannot be lost, and a request that fails before the commit never answers
-202. Nothing is enqueued here (a django-tasks ``enqueue()`` per request halves the accept
-rate); the worker's dispatcher finds new rows (``jobs.py``).
+202. Nothing is enqueued here (a task-queue ``enqueue()`` per request halved the accept
+rate); workers claim new rows themselves (``jobs.py``).
 """
 
 import functools

@@ -11,12 +11,12 @@ the transaction that changes the values.
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import connections, router
 from django.db.models import Q
 
 from ghee.content.choices import FieldType
 from ghee.content.models import ItemFieldIndex, ItemLocale
 from ghee.content.write.validation import CompiledField
+from ghee.core.bulk_insert import insert_rows
 
 
 def _rows_for_value(field: CompiledField, value: Any) -> list[tuple[str | None, float | None]]:
@@ -71,31 +71,6 @@ def version_rows(
     if published:
         rows += index_rows(*ids, version.published_data, fields, published=True)
     return rows
-
-
-def insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """INSERT ``rows`` (already database-ready values) with few multi-row statements.
-
-    The worker's hot inserts skip model instances: building and preparing one per row
-    cost more than the database work.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column) for column in columns)
-    one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # Multi-row VALUES: one statement per batch is far cheaper than a statement per row
-    # (executemany), on PostgreSQL above all.
-    batch = max(1, min(500, 30_000 // len(columns)))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            part = rows[start : start + batch]
-            values = ", ".join([one_row] * len(part))
-            cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES {values}",  # noqa: S608
-                [value for row in part for value in row],
-            )
 
 
 def insert_index_rows(rows: list[IndexRow]) -> None:

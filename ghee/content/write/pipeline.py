@@ -1,13 +1,20 @@
-"""What a job does, in stages: prepare -> apply -> after-commit.
+"""What a job does, in stages: prepare -> apply -> finish.
 
 - ``prepare`` runs before the database transaction and may do slow or outbound work. It is
   where media import will fetch URLs (the media issue). Today it does nothing.
-- ``apply`` runs inside the transaction that also marks the job succeeded (see
-  ``jobs.py``): it writes items, locale versions and index rows. It raises ``JobFailed`` for
-  a problem that retrying cannot fix (e.g. a referenced item was deleted after the 202).
-- ``after_commit`` runs once the transaction committed. It is where webhooks will be
-  queued (the webhooks issue); ``ctx.events`` already lists what changed. Today nothing
-  consumes them.
+- ``apply`` runs inside the transaction that also marks the job finished (``jobs.py``):
+  it writes items, locale versions and index rows, AND the outbox rows that say what
+  changed (one ``collectionitem.*`` event per item and locale, ``ghee.core.outbox``). It
+  raises ``JobFailed`` for a problem that retrying cannot fix (e.g. a referenced item was
+  deleted after the 202).
+- ``finish`` (``jobs.py``) marks the job succeeded or failed in that same transaction,
+  fenced by its lease.
+
+There is no after-commit stage on purpose: work done after the commit is lost when the
+worker dies between the commit and that work. Whatever must follow a change (webhook
+deliveries next) is an outbox row written by ``apply``, which commits or rolls back with
+the change; a worker relays it later (``ghee.core.outbox.relay``), retrying until it is
+handled.
 """
 
 import copy
@@ -19,9 +26,11 @@ from django.db import connections, router
 
 from ghee.content.choices import ItemStatus, JobKind
 from ghee.content.models import Item, ItemLocale, Job
-from ghee.content.write.indexing import drop_item_index, insert_index_rows, insert_rows, reindex
+from ghee.content.write.indexing import drop_item_index, insert_index_rows, reindex
 from ghee.content.write.indexing import index_rows as _index_rows
 from ghee.content.write.validation import CompiledSchema
+from ghee.core import outbox
+from ghee.core.bulk_insert import insert_rows
 
 
 class JobFailed(Exception):
@@ -42,28 +51,77 @@ class JobContext:
     schema: CompiledSchema
     now: datetime
     item_ids: list[int] = field(default_factory=list)
-    # (item id, locale, "published" | "draft" | "delete"): for webhooks, once they exist.
-    events: list[tuple[int, str, str]] = field(default_factory=list)
+    # What changed, one per item and locale: recorded as outbox events by ``apply``.
+    events: list["ItemChange"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    item_id: int
+    locale: str
+    status: str  # "published" | "draft" | "deleted"
+    data: dict  # the locale version's values (for the event's label)
+
+
+# The outbox topic of item events, and ButterCMS's event name for each status (webhooks).
+ITEM_TOPIC = "collectionitem"
+_EVENT_NAMES = {
+    ItemStatus.PUBLISHED: "collectionitem.published",
+    ItemStatus.DRAFT: "collectionitem.draft",
+    "deleted": "collectionitem.delete",
+}
 
 
 def prepare(ctx: JobContext) -> None:
     """Outbound work before the transaction (media import will live here). Nothing yet."""
 
 
-def after_commit(ctx: JobContext) -> None:
-    """Work after the commit (webhook deliveries will be queued here). Nothing yet."""
-
-
 def apply(ctx: JobContext) -> None:
+    """The job's changes and their outbox events; call inside the job's transaction."""
     kind = ctx.job.kind
     if kind == JobKind.CREATE:
         _apply_create(ctx)
     elif kind in (JobKind.REPLACE, JobKind.UPDATE):
         _apply_change(ctx, partial=kind == JobKind.UPDATE)
+        record_events([ctx])
     elif kind == JobKind.DELETE:
         _apply_delete(ctx)
+        record_events([ctx])
     else:  # pragma: no cover - JobKind is closed
         raise JobFailed([job_error(f"Unknown job kind {kind!r}.")])
+
+
+def record_events(contexts: list[JobContext]) -> None:
+    """Insert one outbox event per item and locale the jobs changed (same transaction).
+
+    ``data`` holds what a webhook payload needs (ButterCMS §12) without reading content:
+    the collection key, the item id, the locale (null without locales), whether it is the
+    default locale, the status, the label field's value, and the write token's name.
+    """
+    events = []
+    for ctx in contexts:
+        job, schema = ctx.job, ctx.schema
+        label_field = job.collection.label_field
+        for change in ctx.events:
+            events.append(
+                outbox.Event(
+                    topic=ITEM_TOPIC,
+                    name=_EVENT_NAMES[change.status],
+                    organization_id=job.organization_id,
+                    data={
+                        "collection": schema.collection_key,
+                        "item_id": change.item_id,
+                        "locale": change.locale or None,
+                        "default_locale": change.locale == schema.default_locale,
+                        "status": str(change.status),
+                        "label": change.data.get(label_field) if label_field else None,
+                        "editor": job.token.name if job.token_id else "",
+                        "job_id": job.pk,
+                        "timestamp": ctx.now.isoformat(),
+                    },
+                )
+            )
+    outbox.record(events, contexts[0].now if contexts else None)
 
 
 def _conform(schema: CompiledSchema, values: dict[str, Any], base: dict[str, Any]) -> dict:
@@ -208,9 +266,10 @@ def apply_creates(contexts: list[JobContext]) -> list[tuple[JobContext, list[dic
                 index_rows += _index_rows(*key, data, schema.fields, published=False)
                 if published:
                     index_rows += _index_rows(*key, data, schema.fields, published=True)
-                ctx.events.append((item_id, locale, status))
+                ctx.events.append(ItemChange(item_id, locale, status, data))
     insert_rows(ItemLocale, _VERSION_COLUMNS, version_rows_out)
     insert_index_rows(index_rows)
+    record_events(ready)
     return failed
 
 
@@ -270,7 +329,7 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
         version.save()
     for version, published_changed in changed.values():
         reindex([version], schema.fields, published=published_changed)
-        ctx.events.append((item.pk, version.locale, version.status))
+        ctx.events.append(ItemChange(item.pk, version.locale, version.status, version.data))
     Item.objects.filter(pk=item.pk).update(updated_at=ctx.now)
     ctx.item_ids = [item.pk]
 
@@ -278,8 +337,8 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
 def _apply_delete(ctx: JobContext) -> None:
     job = ctx.job
     Item.objects.filter(pk=job.item_id, deleted_at__isnull=True).update(deleted_at=ctx.now)
-    locales = list(ItemLocale.objects.filter(item_id=job.item_id).values_list("locale", flat=True))
+    versions = list(ItemLocale.objects.filter(item_id=job.item_id).values_list("locale", "data"))
     ItemLocale.objects.filter(item_id=job.item_id).update(is_deleted=True)
     drop_item_index([job.item_id])
-    ctx.events += [(job.item_id, locale, "delete") for locale in locales]
+    ctx.events += [ItemChange(job.item_id, locale, "deleted", data) for locale, data in versions]
     ctx.item_ids = [job.item_id] if job.item_id else []

@@ -1,4 +1,4 @@
-"""What every ``ghee`` command shares: one-line errors and organization lookup."""
+"""What every ``ghee`` command shares: one-line errors and tables."""
 
 import sys
 
@@ -52,14 +52,3 @@ class GheeCommand(BaseCommand):
         for row in rows:
             cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             self.stdout.write("  ".join(cells).rstrip())
-
-    @staticmethod
-    def organization(slug: str):
-        from ghee.accounts.models import Organization
-
-        try:
-            return Organization.objects.get(slug=slug)
-        except Organization.DoesNotExist:
-            raise CommandError(
-                f"no organization {slug!r} (see `ghee org list`, or `ghee org create {slug}`)"
-            ) from None

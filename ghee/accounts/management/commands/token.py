@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ghee.accounts.authentication import token_cache
 from ghee.accounts.choices import TokenKind
+from ghee.accounts.management.base import organization_named
 from ghee.accounts.models import ApiToken
 from ghee.accounts.services import create_token, revoke_token
 from ghee.core.management.base import GheeCommand
@@ -45,7 +46,7 @@ class Command(GheeCommand):
             self.revoke(options["prefix"])
 
     def create(self, slug: str, kind: str, name: str) -> None:
-        org = self.organization(slug)
+        org = organization_named(slug)
         token, clear = create_token(org, kind, name)
         # stdout carries the token alone, so `TOKEN=$(ghee token create ...)` works.
         self.stdout.write(clear)
@@ -55,7 +56,7 @@ class Command(GheeCommand):
         )
 
     def list(self, slug: str) -> None:
-        org = self.organization(slug)
+        org = organization_named(slug)
         rows = [("PREFIX", "KIND", "NAME", "CREATED", "LAST USED", "REVOKED")]
         for token in ApiToken.objects.filter(organization=org).order_by("created_at", "id"):
             rows.append(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from ghee.accounts.management.base import organization_named
 from ghee.content.schema.document import SchemaError, dump_data, load_text
 from ghee.content.schema.services import apply_schema, export_schema
 from ghee.core.management.base import GheeCommand
@@ -34,7 +35,7 @@ class Command(GheeCommand):
         export.add_argument("--format", choices=("yaml", "json"), default="yaml")
 
     def handle(self, *args, action, **options):
-        org = self.organization(options["org"])
+        org = organization_named(options["org"])
         if action == "export":
             self.stdout.write(dump_data(export_schema(org), options["format"]), ending="")
             return
