@@ -105,7 +105,7 @@ class Endpoint:
         return response
 
     def options(self, request: HttpRequest) -> HttpResponse:
-        """204 with ``Allow``, and a CORS preflight answer for the request's origin."""
+        """204 with ``Allow``; for a CORS preflight, the answer for its method and origin."""
         response = private_response(None, 204)
         served = [m for m in METHOD_ORDER if m in self.views]
         cors.answer_preflight(

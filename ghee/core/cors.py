@@ -6,9 +6,11 @@
 - Writes and ``/v2/jobs/`` take write tokens, which do not belong in browsers: they send no
   CORS headers, unless ``GHEE_CORS_WRITE_ORIGINS`` lists the request's ``Origin``; then
   ``Access-Control-Allow-Origin: <that origin>``.
-- A preflight ``OPTIONS`` needs no token: 204 with the methods this origin may use, the
-  headers clients send (``Authorization``, ``Content-Type``, ``X-Butter-Client``,
-  ``Idempotency-Key``, ...) and how long a browser may remember the answer.
+- A preflight ``OPTIONS`` needs no token: 204, and for a method this origin may use, the
+  CORS headers (methods, the headers clients send: ``Authorization``, ``Content-Type``,
+  ``X-Butter-Client``, ``Idempotency-Key``, ..., and how long a browser may remember the
+  answer). For a write from an origin that is not listed it has no CORS headers, so the
+  browser does not send the write at all.
 
 No credentials mode (cookies) anywhere: the token travels in a header or the query string.
 """
@@ -49,15 +51,21 @@ def allow_write_origin(request, response) -> None:
 
 
 def answer_preflight(request, response, *, read_methods, write_methods) -> None:
-    """Preflight headers on ``response``: ``read_methods`` for any origin, ``write_methods``
-    too for an origin ``GHEE_CORS_WRITE_ORIGINS`` lists. No headers if none apply."""
-    origin = write_origin(request)
-    methods = [*read_methods, *write_methods] if origin is not None else list(read_methods)
+    """Preflight headers on ``response`` for the method the browser asks about
+    (``Access-Control-Request-Method``): one of ``read_methods`` is allowed from any origin,
+    one of ``write_methods`` only from a listed origin. Otherwise no CORS headers: the
+    preflight fails and the browser never sends the request. (Allowing the headers but not
+    the method would not do: ``POST`` is a "simple" method the browser would send.)"""
     if settings.GHEE_CORS_WRITE_ORIGINS:
         patch_vary_headers(response, ["Origin"])
-    if not methods:
+    requested = request.META.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "").upper()
+    if requested in read_methods:
+        origin, methods = "*", read_methods
+    elif requested in write_methods and (origin := write_origin(request)) is not None:
+        methods = [*read_methods, *write_methods]
+    else:
         return
-    response["Access-Control-Allow-Origin"] = origin or "*"
+    response["Access-Control-Allow-Origin"] = origin
     response["Access-Control-Allow-Methods"] = ", ".join([*methods, "OPTIONS"])
     response["Access-Control-Allow-Headers"] = ALLOW_HEADERS
     response["Access-Control-Max-Age"] = MAX_AGE
