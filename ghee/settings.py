@@ -62,7 +62,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "rest_framework",
     "ghee.core",
     "ghee.accounts",
     "ghee.content",
@@ -169,15 +168,15 @@ GHEE_READ_S_MAXAGE = _env_int("GHEE_READ_S_MAXAGE", 60)
 # per process (counting is the one part of a page whose cost grows with the collection).
 GHEE_READ_COUNT_CACHE_SECONDS = _env_int("GHEE_READ_COUNT_CACHE_SECONDS", 2)
 GHEE_READ_COUNT_CACHE_MIN = _env_int("GHEE_READ_COUNT_CACHE_MIN", 2_000)
+# CORS: reads answer any origin (`Access-Control-Allow-Origin: *`). Writes and /v2/jobs/
+# take write tokens, which do not belong in browsers: only these origins (comma-separated,
+# e.g. `https://editor.example.com`) get CORS headers there. Default: none.
+GHEE_CORS_WRITE_ORIGINS = [
+    origin.strip().rstrip("/")
+    for origin in os.environ.get("GHEE_CORS_WRITE_ORIGINS", "").split(",")
+    if origin.strip()
+]
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["ghee.accounts.authentication.ApiTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["ghee.accounts.authentication.HasTokenForMethod"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "ghee.core.errors.api_exception_handler",
-    "UNAUTHENTICATED_USER": None,
-}
 
 # --- Static and media -----------------------------------------------------------------------
 

@@ -65,13 +65,22 @@ else
 	FAILED=1
 fi
 
-# --- optional SDK setup (the Read API's JS SDK tests) ---------------------------------------
+# --- optional setup: the JS SDK (SDK and browser tests), Chromium (browser tests) ----------
 if [[ -f scripts/install-js-sdk.sh && "${GHEE_TEST_SDK_SETUP:-1}" != 0 ]]; then
 	banner "SDK setup: scripts/install-js-sdk.sh"
 	if bash scripts/install-js-sdk.sh; then
 		note "js sdk setup: ok"
 	else
 		note "js sdk setup: FAILED"
+		FAILED=1
+	fi
+fi
+if [[ -f scripts/install-browser.sh && "${GHEE_TEST_SDK_SETUP:-1}" != 0 ]]; then
+	banner "browser setup: scripts/install-browser.sh"
+	if bash scripts/install-browser.sh; then
+		note "browser setup: ok"
+	else
+		note "browser setup: FAILED"
 		FAILED=1
 	fi
 fi

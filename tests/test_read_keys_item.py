@@ -150,8 +150,12 @@ def test_keys_never_reach_another_organization(api, team_members):
     assert response.json() == {"detail": "Content key team_members not found"}
 
 
-def test_keys_locale_and_levels_errors(api, read_token, team_members):
-    response = by_keys(api, read_token, "team_members", locale="xx")
+def test_keys_locale_and_levels_errors(api, read_token, team_members, org_locales):
+    # An organization without locales ignores ``locale`` (issue 7); one with locales checks it.
+    assert by_keys(api, read_token, "team_members", locale="xx").status_code == 200
+    make_collection(org_locales, "posts", [{"key": "title", "type": "short_text"}])
+    reader = create_token(org_locales, "read")[1]
+    response = by_keys(api, reader, "posts", locale="xx")
     assert response.status_code == 400
     assert response.json() == {"detail": "Invalid locale parameter"}
     response = by_keys(api, read_token, "team_members", levels=9)

@@ -1,14 +1,27 @@
-"""Every API error is JSON: DRF's ``{"detail": ...}`` or ``{"<field>": [...]}``, never HTML."""
+"""Every /v2/ error is JSON in ButterCMS's shapes, rendered in one place (``error_response``).
+
+The vocabulary is Django REST framework's exception classes (``NotFound``, ``ParseError``,
+``NotAuthenticated``, ``AuthenticationFailed``, ``MethodNotAllowed``, ...): ButterCMS runs
+DRF, and those classes' default messages are the strings it answers with. DRF is used
+only as that library here; no DRF view handles a request (see ``core/api.py``).
+
+Bodies: ``{"detail": "..."}``, or the dict/list given (field errors). Headers on every
+error: ``Cache-Control: private, no-store`` (a CDN must never keep a 404 for an item about
+to exist), ``Vary: Authorization``, and ``WWW-Authenticate: Token`` on a 401.
+"""
 
 import logging
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
+
+from ghee.core.http_cache import private_response, render_json
 
 logger = logging.getLogger("ghee.api")
+
+AUTH_SCHEME = "Token"
+SERVER_ERROR_BODY = b'{"detail":"Internal server error."}'
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -17,23 +30,52 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def api_exception_handler(exc, context):
+class FieldErrors(exceptions.APIException):
+    """400 whose body is ``detail`` exactly as given, e.g. ``{"<field>": ["..."]}``.
+
+    (DRF's ``ValidationError`` would rewrite the values it is given into strings.)
+    """
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, detail: dict | list) -> None:
+        self.detail = detail
+
+
+def error_response(exc: exceptions.APIException) -> HttpResponse:
+    detail = exc.detail
+    body = detail if isinstance(detail, dict | list) else {"detail": detail}
+    response = private_response(render_json(body), exc.status_code)
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        response["WWW-Authenticate"] = AUTH_SCHEME
+    return response
+
+
+def server_error_response() -> HttpResponse:
+    return private_response(SERVER_ERROR_BODY, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def response_for_exception(exc: Exception) -> HttpResponse:
+    """The answer to anything a /v2/ view raised: a client error as itself, the rest a
+    logged 500 (never a traceback to the client)."""
+    if isinstance(exc, exceptions.APIException):
+        return error_response(exc)
     if isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge()
-    response = exception_handler(exc, context)
-    if response is not None:
-        return response
-    if isinstance(exc, Http404 | PermissionDenied):  # pragma: no cover - DRF maps these
-        return None
-    logger.exception("Unhandled API error", exc_info=exc)
-    return Response(
-        {"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR
-    )
+        return error_response(PayloadTooLarge())
+    if isinstance(exc, Http404):
+        return error_response(exceptions.NotFound())
+    logger.error("Unhandled API error", exc_info=exc)
+    return server_error_response()
+
+
+# Django's handlers for what no view answers (an unknown URL, a crash outside /v2/ views):
+# the same JSON, so no HTML error page reaches an API client.
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse({"detail": "Not found."}, status=404)
+    return error_response(exceptions.NotFound())
 
 
 def json_server_error(request):
-    return JsonResponse({"detail": "Internal server error."}, status=500)
+    return server_error_response()

@@ -1,8 +1,9 @@
 """API request plumbing: the trailing-slash rules and skipping browser-only middleware.
 
 Trailing slash (ButterCMS's URLs all end with ``/``): GET and HEAD without the slash get a
-301 to the slashed URL, query string kept. Write methods are served as they come: a
-redirect would make clients drop the body.
+301 to the slashed URL, query string kept (with ``Access-Control-Allow-Origin: *`` on
+content URLs, so a browser may follow it, as reads allow any origin: ``core/cors.py``).
+Write methods are served as they come: a redirect would make clients drop the body.
 
 ``/v2/`` requests carry a token, never a session or a CSRF cookie, so the browser-only
 middleware (sessions, CSRF, ``request.user`` from the session, messages) has nothing to do
@@ -17,7 +18,10 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponsePermanentRedirect
 from django.middleware.csrf import CsrfViewMiddleware
 
+from ghee.core.cors import allow_any_origin
+
 API_PREFIX = "/v2/"
+CONTENT_PREFIX = "/v2/content"
 
 
 def is_api_request(request) -> bool:
@@ -36,7 +40,10 @@ class ApiTrailingSlashMiddleware:
             and not path.endswith("/")
         ):
             query = request.META.get("QUERY_STRING", "")
-            return HttpResponsePermanentRedirect(path + "/" + (f"?{query}" if query else ""))
+            response = HttpResponsePermanentRedirect(path + "/" + (f"?{query}" if query else ""))
+            if path.startswith(CONTENT_PREFIX):
+                allow_any_origin(response)
+            return response
         return self.get_response(request)
 
 

@@ -1,17 +1,18 @@
 """The job resource: GET /v2/jobs/{id}/ and GET /v2/jobs/?status=...
 
 Jobs belong to the organization of the write token that asks; any other job is 404.
-Like the Write API, it takes a write token in the ``Authorization`` header.
+Like the Write API, it takes a write token in the ``Authorization`` header (the endpoint
+layer checks it: ``reads=Access.WRITE`` in ``urls.py``).
 """
 
 import re
 
 from rest_framework import exceptions
-from rest_framework.authentication import get_authorization_header
-from rest_framework.response import Response
 
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import Job
+from ghee.core.api import ApiRequest
+from ghee.core.http_cache import json_response
 
 _JOB_ID = re.compile(r"[0-9]{1,18}")
 MAX_PAGE_SIZE = 100
@@ -40,13 +41,8 @@ def job_json(job: Job) -> dict:
     }
 
 
-def _require_write_token(request) -> None:
-    if not request.auth.can_write or not get_authorization_header(request):
-        raise exceptions.NotAuthenticated()
-
-
-def _positive_int(request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
+def _positive_int(request: ApiRequest, name: str, default: int) -> int:
+    raw = request.params.get(name)
     if raw is None:
         return default
     if not _JOB_ID.fullmatch(raw) or int(raw) < 1:
@@ -54,27 +50,25 @@ def _positive_int(request, name: str, default: int) -> int:
     return int(raw)
 
 
-def retrieve_job(request, job_id):
-    _require_write_token(request)
+def retrieve_job(request: ApiRequest, job_id: str):
     if not _JOB_ID.fullmatch(job_id):
         raise exceptions.NotFound()
     job = (
         Job.objects.select_related("collection")
-        .filter(pk=int(job_id), organization_id=request.auth.organization_id)
+        .filter(pk=int(job_id), organization_id=request.token.organization_id)
         .first()
     )
     if job is None:
         raise exceptions.NotFound()
-    return Response(job_json(job))
+    return json_response(request.http, job_json(job), shared=False)
 
 
-def list_jobs(request):
+def list_jobs(request: ApiRequest):
     """Newest first; ``?status=``, ``?page=`` and ``?page_size=`` (at most 100)."""
-    _require_write_token(request)
     jobs = Job.objects.select_related("collection").filter(
-        organization_id=request.auth.organization_id
+        organization_id=request.token.organization_id
     )
-    wanted = request.query_params.get("status")
+    wanted = request.params.get("status")
     if wanted is not None:
         if wanted not in JobStatus.values:
             raise exceptions.ParseError(f"status must be one of {', '.join(JobStatus.values)}.")
@@ -84,7 +78,8 @@ def list_jobs(request):
     count = jobs.count()
     start = (page - 1) * page_size
     rows = list(jobs.order_by("-id")[start : start + page_size])
-    return Response(
+    return json_response(
+        request.http,
         {
             "meta": {
                 "count": count,
@@ -92,5 +87,6 @@ def list_jobs(request):
                 "next_page": page + 1 if start + page_size < count else None,
             },
             "data": [job_json(job) for job in rows],
-        }
+        },
+        shared=False,
     )

@@ -2,14 +2,14 @@
 ``GET /v2/content/{key}/{id}/``. Each view parses, asks ``queries`` for the items, hands
 them to ``rendering`` and answers through ``core.http_cache``.
 
-Authentication (any token of the organization, query or header) happens before these
-functions run (``HasTokenForMethod``); ``request.user.organization_id`` scopes every lookup,
-so a token never sees another organization's collections (they are simply not found).
+The endpoint layer (``ghee/core/api.py``) has authenticated the token (any token of the
+organization, query or header) and renders whatever these functions raise;
+``request.token.organization_id`` scopes every lookup, so a token never sees another
+organization's collections (they are simply not found).
 """
 
 import re
 from dataclasses import dataclass
-from functools import wraps
 
 from rest_framework import exceptions
 
@@ -17,26 +17,11 @@ from ghee.content.read import params as read_params
 from ghee.content.read import queries
 from ghee.content.read.rendering import ItemRenderer
 from ghee.content.schema.read_schema import read_schema_cache
+from ghee.core.api import ApiRequest
 from ghee.core.http_cache import json_response
 
 # ``key`` or ``key[name=value]``; ``_id`` as the name selects an item by id.
 KEY_SPEC = re.compile(r"^(?P<key>[-\w]+)(?:\[(?P<name>[^\]=]+)=(?P<value>[^\]]*)\])?$")
-
-
-def _answers_errors_uncached(view):
-    """4xx bodies as ``{"detail": ...}`` with ``Cache-Control: private, no-store``, so a CDN
-    never keeps a 404 for an item that is about to exist."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except exceptions.APIException as exc:
-            return json_response(
-                request, {"detail": exc.detail}, shared=False, status=exc.status_code
-            )
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -80,21 +65,19 @@ def _bracket_filters(schema, request: KeyRequest) -> list[read_params.Filter]:
     return read_params.parse_filters(schema, [(name, value)], name_format=request.key + "[{}]")
 
 
-def _read_by_keys(request, key_requests: list[KeyRequest]):
+def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
     """R1, also used for R2 paths naming several keys or a bracket filter."""
     if not key_requests:
-        return json_response(request, {}, shared=True)
-    organization_id = request.user.organization_id
+        return json_response(request.http, {}, shared=True)
+    organization_id = request.token.organization_id
     schemas = []
     for key_request in key_requests:
         schema = read_schema_cache.collection(organization_id, key_request.key)
         if schema is None:
             raise exceptions.NotFound(f"Content key {key_request.key} not found")
         schemas.append(schema)
-    params = request.query_params
-    options = read_params.parse_read_options(
-        params, read_schema_cache.locales(organization_id), test_alias=True
-    )
+    params = request.params
+    options = read_params.parse_read_options(params, read_schema_cache.locales(organization_id))
     paging = read_params.parse_paging(params) if len(key_requests) == 1 else read_params.EVERYTHING
     renderer = ItemRenderer(organization_id, options)
     data, page = {}, None
@@ -105,24 +88,22 @@ def _read_by_keys(request, key_requests: list[KeyRequest]):
         page = queries.list_items(schema, options.scope, filters, order, paging)
         data[schema.key] = renderer.render(schema, page.items)
     body = {"meta": page.meta(), "data": data} if len(key_requests) == 1 else {"data": data}
-    return json_response(request, body, shared=not options.scope.preview)
+    return json_response(request.http, body, shared=not options.scope.preview)
 
 
-@_answers_errors_uncached
-def list_by_keys(request):
-    return _read_by_keys(request, parse_keys(request.query_params.get("keys", "")))
+def list_by_keys(request: ApiRequest):
+    return _read_by_keys(request, parse_keys(request.params.get("keys", "")))
 
 
-@_answers_errors_uncached
-def list_collection(request, key):
+def list_collection(request: ApiRequest, key: str):
     if "," in key or "[" in key:
         # The JS SDK turns ``retrieve(["a", "b"])`` into ``/v2/content/a,b/``.
         return _read_by_keys(request, parse_keys(key))
-    organization_id = request.user.organization_id
+    organization_id = request.token.organization_id
     schema = read_schema_cache.collection(organization_id, key)
     if schema is None:
         raise exceptions.NotFound()
-    params = request.query_params
+    params = request.params
     options = read_params.parse_read_options(params, read_schema_cache.locales(organization_id))
     filters = read_params.parse_filters(schema, read_params.field_filter_pairs(params))
     order = read_params.parse_order(schema, params.get("order"))
@@ -130,21 +111,20 @@ def list_collection(request, key):
     page = queries.list_items(schema, options.scope, filters, order, paging)
     items = ItemRenderer(organization_id, options).render(schema, page.items)
     body = {"meta": page.meta(), "data": {schema.key: items}}
-    return json_response(request, body, shared=not options.scope.preview)
+    return json_response(request.http, body, shared=not options.scope.preview)
 
 
-@_answers_errors_uncached
-def retrieve_item(request, key, item_id):
-    organization_id = request.user.organization_id
+def retrieve_item(request: ApiRequest, key: str, item_id: str):
+    organization_id = request.token.organization_id
     schema = read_schema_cache.collection(organization_id, key)
     item_id = read_params.parse_item_id(item_id)
     if schema is None or item_id is None:
         raise exceptions.NotFound()
     options = read_params.parse_read_options(
-        request.query_params, read_schema_cache.locales(organization_id)
+        request.params, read_schema_cache.locales(organization_id)
     )
     values = queries.load_items(schema.id, options.scope, [item_id]).get(item_id)
     if values is None:
         raise exceptions.NotFound()
     [item] = ItemRenderer(organization_id, options).render(schema, [(item_id, values)])
-    return json_response(request, {"data": item}, shared=not options.scope.preview)
+    return json_response(request.http, {"data": item}, shared=not options.scope.preview)

@@ -61,17 +61,19 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def parse_read_options(
-    params: Mapping[str, str], locales: LocaleSet, *, test_alias: bool = False
-) -> ReadOptions:
-    """Parse ``locale``, ``preview`` (``test`` too if ``test_alias``), ``levels``, alt text."""
+def parse_read_options(params: Mapping[str, str], locales: LocaleSet) -> ReadOptions:
+    """Parse ``locale``, ``preview`` (``test`` is its alias, as ButterCMS's SDKs send it in
+    test mode), ``levels`` and ``alt_media_text``.
+
+    An organization without locales ignores ``locale``: the PHP, Ruby and Go SDK READMEs
+    send ``locale=en`` in their first example, and there is nothing to choose between.
+    """
     locale = params.get("locale") or ""
-    if locale:
-        if locale not in locales.codes:
-            raise BadReadParameter("Invalid locale parameter")
-    else:
+    if not locale or not locales.codes:
         locale = locales.default
-    preview = _flag(params.get("preview")) or (test_alias and _flag(params.get("test")))
+    elif locale not in locales.codes:
+        raise BadReadParameter("Invalid locale parameter")
+    preview = _flag(params.get("preview")) or _flag(params.get("test"))
     raw_levels = params.get("levels")
     levels = DEFAULT_LEVELS
     if raw_levels not in (None, ""):
