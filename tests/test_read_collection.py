@@ -327,7 +327,7 @@ def test_filter_sees_the_draft_side_only_in_preview(api, read_token, team_member
         ),
         ({"fields.age": "old"}, 400, "Invalid filter value for fields.age: expected a number"),
         (
-            {"fields.active": "yes"},
+            {"fields.active": "maybe"},
             400,
             "Invalid filter value for fields.active: expected true or false",
         ),

@@ -259,31 +259,33 @@ def test_defaults_are_stored_in_canonical_form():
         ),
         (
             collection_doc({"key": "a", "type": "number", "default": "ten"}),
-            "collection 'things', field 'a': default 'ten' must be a number",
+            "collection 'things', field 'a': default 'ten' is not valid: A valid number is required.",
         ),
         (
             collection_doc({"key": "a", "type": "number", "max": 5, "default": 6}),
-            "collection 'things', field 'a': default 6 is greater than max",
+            "collection 'things', field 'a': default 6 is not valid: Ensure this value is less than "
+            "or equal to 5.",
         ),
         (
             collection_doc({"key": "a", "type": "short_text", "max_length": 2, "default": "abc"}),
-            "collection 'things', field 'a': default 'abc' is longer than max_length 2",
+            "collection 'things', field 'a': default 'abc' is not valid: Ensure this field has no "
+            "more than 2 characters.",
         ),
         (
-            collection_doc({"key": "a", "type": "checkbox", "default": "true"}),
-            "collection 'things', field 'a': default 'true' must be true or false",
+            collection_doc({"key": "a", "type": "checkbox", "default": "maybe"}),
+            "collection 'things', field 'a': default 'maybe' is not valid: Must be a valid boolean.",
         ),
         (
             collection_doc({"key": "a", "type": "dropdown", "choices": ["x"], "default": "y"}),
-            "collection 'things', field 'a': default 'y' must be one of the choice values",
+            """collection 'things', field 'a': default 'y' is not valid: "y" is not a valid choice.""",
         ),
         (
             collection_doc({"key": "a", "type": "color", "default": "red"}),
-            "collection 'things', field 'a': default 'red' must be a color like '#1a2b3c'",
+            "collection 'things', field 'a': default 'red' is not valid: Enter a color as #rrggbb.",
         ),
         (
             collection_doc({"key": "a", "type": "date", "default": "15/03/2024"}),
-            "collection 'things', field 'a': default '15/03/2024' must be a date",
+            "collection 'things', field 'a': default '15/03/2024' is not valid: Date has wrong format.",
         ),
         (
             collection_doc({"key": "a", "type": "reference", "to": "things", "default": 1}),

@@ -21,13 +21,9 @@ from rest_framework.response import Response
 
 from ghee.accounts.authentication import ApiTokenAuthentication
 from ghee.content.choices import JobKind
+from ghee.content.schema.cache import schema_cache
 from ghee.content.write import accept as services
-from ghee.content.write.validation import (
-    BodyInvalid,
-    schema_cache,
-    validate_change,
-    validate_create,
-)
+from ghee.content.write.validation import BodyInvalid, validate_change, validate_create
 from ghee.core.errors import PayloadTooLarge
 
 logger = logging.getLogger("ghee.api")

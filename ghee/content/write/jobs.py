@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import IdempotencyKey, Job
+from ghee.content.schema.cache import schema_cache
 from ghee.content.write.pipeline import (
     JobContext,
     JobFailed,
@@ -41,7 +42,6 @@ from ghee.content.write.pipeline import (
     job_error,
     prepare,
 )
-from ghee.content.write.validation import schema_cache
 
 logger = logging.getLogger("ghee.jobs")
 

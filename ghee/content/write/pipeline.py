@@ -19,9 +19,9 @@ from django.db import connections, router
 
 from ghee.content.choices import ItemStatus, JobKind
 from ghee.content.models import Item, ItemLocale, Job
+from ghee.content.schema.compiled import CompiledSchema
 from ghee.content.write.indexing import drop_item_index, insert_index_rows, insert_rows, reindex
 from ghee.content.write.indexing import index_rows as _index_rows
-from ghee.content.write.validation import CompiledSchema
 
 
 class JobFailed(Exception):
