@@ -259,12 +259,13 @@ def test_defaults_are_stored_in_canonical_form():
         ),
         (
             collection_doc({"key": "a", "type": "number", "default": "ten"}),
-            "collection 'things', field 'a': default 'ten' is not valid: A valid number is required.",
+            "collection 'things', field 'a': default 'ten' is not valid: "
+            "A valid number is required.",
         ),
         (
             collection_doc({"key": "a", "type": "number", "max": 5, "default": 6}),
-            "collection 'things', field 'a': default 6 is not valid: Ensure this value is less than "
-            "or equal to 5.",
+            "collection 'things', field 'a': default 6 is not valid: "
+            "Ensure this value is less than or equal to 5.",
         ),
         (
             collection_doc({"key": "a", "type": "short_text", "max_length": 2, "default": "abc"}),
@@ -273,11 +274,13 @@ def test_defaults_are_stored_in_canonical_form():
         ),
         (
             collection_doc({"key": "a", "type": "checkbox", "default": "maybe"}),
-            "collection 'things', field 'a': default 'maybe' is not valid: Must be a valid boolean.",
+            "collection 'things', field 'a': default 'maybe' is not valid: "
+            "Must be a valid boolean.",
         ),
         (
             collection_doc({"key": "a", "type": "dropdown", "choices": ["x"], "default": "y"}),
-            """collection 'things', field 'a': default 'y' is not valid: "y" is not a valid choice.""",
+            "collection 'things', field 'a': default 'y' is not valid: "
+            '"y" is not a valid choice.',
         ),
         (
             collection_doc({"key": "a", "type": "color", "default": "red"}),
@@ -285,7 +288,8 @@ def test_defaults_are_stored_in_canonical_form():
         ),
         (
             collection_doc({"key": "a", "type": "date", "default": "15/03/2024"}),
-            "collection 'things', field 'a': default '15/03/2024' is not valid: Date has wrong format.",
+            "collection 'things', field 'a': default '15/03/2024' is not valid: "
+            "Date has wrong format.",
         ),
         (
             collection_doc({"key": "a", "type": "reference", "to": "things", "default": 1}),

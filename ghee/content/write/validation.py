@@ -23,6 +23,9 @@ from ghee.content.models import Item
 from ghee.content.schema.compiled import CompiledField, CompiledSchema
 
 MAX_ITEMS_PER_REQUEST = 100
+# The key of the item's id in what a read returns: no field may be called that, so an
+# element of "fields" may carry it (a read sent back as a write); it is ignored.
+READ_META = "meta"
 # Other members beside "fields" or "status" are ignored (a read sent back as a write carries
 # the item's "meta", some clients add its "id"), but a body with neither does nothing.
 VALUES_GO_UNDER_FIELDS = (
@@ -117,7 +120,8 @@ def _split_locales(
     if not codes:
         return {"": element}
     nested = any(key in codes for key in element) or (
-        element and all(isinstance(value, dict) for value in element.values())
+        element
+        and all(isinstance(value, dict) for key, value in element.items() if key != READ_META)
     )
     if not nested:
         return {schema.locales.default: element}
@@ -157,7 +161,8 @@ def _clean_element(
         for key, raw in raw_values.items():
             field = fields.get(key)
             if field is None:
-                errors.add((*where, str(key)), "Unknown field.")
+                if key != READ_META:  # an item as a read returns it: its meta is no field
+                    errors.add((*where, str(key)), "Unknown field.")
                 continue
             try:
                 value = field.clean(raw)
