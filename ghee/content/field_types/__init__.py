@@ -41,12 +41,14 @@ INDEX_TEXT_CHARS = 255  # ItemFieldIndex.text_value's length
 IndexRow = tuple[str | None, float | None]  # (text_value, number_value)
 
 __all__ = [
+    "CHOICES",
     "FIELD_TYPES",
     "OPTIONS",
     "TEXT_TYPES",
     "FieldError",
     "FieldSpec",
     "FieldType",
+    "check_default",
     "field_type",
 ]
 
@@ -64,6 +66,7 @@ class FieldType:
     takes_default = True
     is_reference = False
     blank_is_value = False  # "" is a value (text), not "no value" (everything else)
+    renders_value = False  # True: a read shows ``render(value, ...)``, not the stored value
 
     def __init__(self, name: str = "", label: str = "") -> None:
         self.name = name or self.name
@@ -75,7 +78,7 @@ class FieldType:
     # Schema options -----------------------------------------------------------------------
 
     def option_problems(self, spec: FieldSpec) -> list[str]:
-        """Rules between options (each option alone is checked in ``field_options``)."""
+        """Problems between options (each option alone is checked by ``options.OPTIONS``)."""
         return []
 
     # Writing ------------------------------------------------------------------------------
@@ -96,19 +99,22 @@ class FieldType:
         """The index rows of a stored, non-empty value."""
         return [(str(value)[:INDEX_TEXT_CHARS], None)]
 
+    def filter_value(self, text: str) -> tuple[str, Any]:
+        """``fields.<key>=<text>`` as ``(ItemFieldIndex column, value)``; FieldError if bad.
+
+        The text is parsed as a written value is, then encoded as the index encodes it.
+        """
+        text_value, number_value = self.index(self.parse(text))[0]
+        if text_value is None:
+            return "number_value", number_value
+        return "text_value", text_value
+
     # Reading ------------------------------------------------------------------------------
 
-    renders_value = False  # True: a read shows ``render(value, ...)``, not the stored value
-
     def render(self, value: Any, *, alt_media_text: bool) -> Any:
+        """What a read shows (called only when ``renders_value``; else ``empty_render``
+        stands in for no value and a value is shown as stored)."""
         return self.empty_render if value is None else value
-
-    def filter_value(self, text: str) -> tuple[str, Any]:
-        """``fields.<key>=<text>`` as ``(ItemFieldIndex column, value)``; FieldError if bad."""
-        text_value, number_value = self.index(self.parse(text))[0]
-        return (
-            ("text_value", text_value) if text_value is not None else ("number_value", number_value)
-        )
 
 
 class TextType(FieldType):
@@ -241,6 +247,7 @@ class ColorType(FieldType):
 class MediaType(FieldType):
     name, label = "media", "Media"
     empty_render = ""
+    renders_value = True  # with alt_media_text=1, an object
 
     def parse(self, value: Any) -> Any:
         if not isinstance(value, str):
@@ -249,8 +256,6 @@ class MediaType(FieldType):
 
     def cleaner(self, spec: FieldSpec) -> Callable[[Any], Any]:
         return valid_url
-
-    renders_value = True
 
     def render(self, value: Any, *, alt_media_text: bool) -> Any:
         if not alt_media_text:

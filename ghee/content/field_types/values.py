@@ -142,9 +142,6 @@ def valid_url(value: Any) -> str:
     return value
 
 
-NAMED_PATTERNS: dict[str, tuple[Callable[[str], bool], str]] = {}
-
-
 def _validator_test(validator) -> Callable[[str], bool]:
     def test(value: str) -> bool:
         try:
@@ -160,17 +157,16 @@ def _regex_test(regex: re.Pattern) -> Callable[[str], bool]:
     return lambda value: regex.fullmatch(value) is not None
 
 
-NAMED_PATTERNS.update(
-    {
-        "email": (_validator_test(EmailValidator()), "Enter a valid email address."),
-        "url": (_validator_test(_url), "Enter a valid URL."),
-        "us_phone": (
-            _regex_test(re.compile(r"(\+?1[\s.-]?)?(\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}")),
-            "Enter a valid US phone number.",
-        ),
-        "us_zip": (_regex_test(re.compile(r"\d{5}(-\d{4})?")), "Enter a valid US ZIP code."),
-    }
-)
+# A text field's named ``pattern`` -> (the test a value must pass, the message if not).
+NAMED_PATTERNS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "email": (_validator_test(EmailValidator()), "Enter a valid email address."),
+    "url": (_validator_test(_url), "Enter a valid URL."),
+    "us_phone": (
+        _regex_test(re.compile(r"(\+?1[\s.-]?)?(\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}")),
+        "Enter a valid US phone number.",
+    ),
+    "us_zip": (_regex_test(re.compile(r"\d{5}(-\d{4})?")), "Enter a valid US ZIP code."),
+}
 REGEX_PREFIX = "regex:"
 
 

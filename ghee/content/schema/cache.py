@@ -58,7 +58,7 @@ def _load(organization_id: int, key: str, cached: CompiledSchema | None) -> Comp
     ):
         return cached
     collection_id, updated_at = rows[key]
-    return compile_schema((organization_id, collection_id, key, updated_at), locales)
+    return compile_schema(organization_id, collection_id, key, updated_at, locales)
 
 
 schema_cache = SchemaCache()

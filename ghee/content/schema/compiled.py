@@ -135,17 +135,9 @@ class CompiledSchema:
 
 
 def compile_schema(
-    collection: Collection | tuple[int, int, str, datetime], locales: LocaleSet
+    organization_id: int, collection_id: int, key: str, updated_at: datetime, locales: LocaleSet
 ) -> CompiledSchema:
-    """Compile ``collection`` (a row, or ``(organization id, id, key, updated_at)``)."""
-    if isinstance(collection, Collection):
-        collection = (
-            collection.organization_id,
-            collection.pk,
-            collection.key,
-            collection.updated_at,
-        )
-    organization_id, collection_id, key, updated_at = collection
+    """Compile one collection's schema: its fields in order, its references' targets."""
     specs = [
         spec_from_model(row)
         for row in Field.objects.filter(collection_id=collection_id).order_by("order", "id")
