@@ -538,6 +538,47 @@ def test_added_and_pruned_fields_follow_into_stored_items(org):
     assert not ItemFieldIndex.objects.filter(item=item).exists()
 
 
+def test_the_dashboard_editor_saves_through_the_same_service(admin_client, org):
+    """The editor's save is ``save_collection``: what apply would store, and a removed
+    field's values leave the stored items (as with --prune)."""
+    apply_schema(
+        org,
+        collection_doc({"key": "a", "type": "short_text"}, {"key": "b", "type": "number"}),
+    )
+    things = Collection.objects.get(key="things")
+    item = _item(things, {"a": "x", "b": 1}, published={"a": "x", "b": 1})
+    a, _ = things.fields.order_by("order")
+    form = {
+        "name": "Things",
+        "label_field": "",
+        "fields-TOTAL_FORMS": "1",
+        "fields-INITIAL_FORMS": "1",
+        "fields-0-id": str(a.pk),
+        "fields-0-key": "a",
+        "fields-0-name": "",
+        "fields-0-type": "short_text",
+        "fields-0-order": "0",
+        "fields-0-translatable": "on",
+        "fields-0-choices": "[]",
+        "fields-0-default": '"#ABC"',
+        "fields-0-max_length": "10",
+    }
+    response = admin_client.post(f"/admin/content/collection/{things.pk}/change/", form)
+    assert response.status_code == 302
+    assert export_schema(org)["collections"] == [
+        {
+            "key": "things",
+            "fields": [{"key": "a", "type": "short_text", "max_length": 10, "default": "#ABC"}],
+        }
+    ]
+    assert ItemLocale.objects.get(item=item).data == {"a": "x"}
+    # A schema file's problem is the editor's problem, in the same words.
+    form["fields-0-max_length"] = "2"
+    page = admin_client.post(f"/admin/content/collection/{things.pk}/change/", form)
+    assert page.status_code == 200
+    assert b"default &#x27;#ABC&#x27; is not valid" in page.content
+
+
 # --- Through the command ---------------------------------------------------------------------
 
 

@@ -138,7 +138,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("help_text", "help_text", "", _string, every_type=True),
     Option("translatable", "translatable", True, _flag, every_type=True),
 )
-OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
 # One field's definition: key, name, type and every option's attribute.
 FieldSpec = dataclasses.make_dataclass(

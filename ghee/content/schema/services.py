@@ -160,7 +160,7 @@ def _update_collection(
 
     current = {f.key: f for f in collection.fields.all()}
     before = [m.key for m in sorted(current.values(), key=lambda m: (m.order, m.id))]
-    has_items = collection_has_items(collection)
+    has_items = _collection_has_items(collection)
     wanted = [f.key for f in spec.fields]
     leftover = [k for k in current if k not in wanted]
     removed = set(leftover) if prune else set()
@@ -182,7 +182,7 @@ def _update_collection(
             changes.append(f"+ field {spec.key}.{field_spec.key} ({field_spec.type})")
             continue
         if has_items:
-            errors.extend(shape_change_errors(spec.key, model, field_spec))
+            errors.extend(_shape_change_errors(spec.key, model, field_spec))
         differences = _differences(model, field_spec)
         if differences:
             changes.append(f"~ field {spec.key}.{field_spec.key}: {', '.join(differences)}")
@@ -212,7 +212,7 @@ def _update_collection(
     if changes or to_update:
         collection.save()  # moves updated_at: compiled-schema caches key on it
     if to_create or removed:
-        reconcile_item_data(collection, removed_keys=removed)
+        _reconcile_item_data(collection, removed_keys=removed)
     result.changes.extend(changes)
 
 
@@ -224,11 +224,11 @@ def _differences(model: Field, spec: FieldSpec) -> list[str]:
     return differences
 
 
-def collection_has_items(collection: Collection) -> bool:
+def _collection_has_items(collection: Collection) -> bool:
     return Item.objects.filter(collection=collection, deleted_at__isnull=True).exists()
 
 
-def shape_change_errors(collection_key: str, model: Field, spec: FieldSpec) -> Iterable[str]:
+def _shape_change_errors(collection_key: str, model: Field, spec: FieldSpec) -> Iterable[str]:
     """Why ``model`` cannot become ``spec`` in a collection that has items (if it cannot)."""
     for attribute, option in SHAPE_ATTRIBUTES.items():
         old, new = getattr(model, attribute), getattr(spec, attribute)
@@ -240,7 +240,7 @@ def shape_change_errors(collection_key: str, model: Field, spec: FieldSpec) -> I
             )
 
 
-def reconcile_item_data(collection: Collection, removed_keys: Iterable[str] = ()) -> int:
+def _reconcile_item_data(collection: Collection, removed_keys: Iterable[str] = ()) -> int:
     """Give every stored version of the collection's items exactly the schema's field keys.
 
     New fields appear as null, removed fields disappear (with their filter index rows), so
@@ -275,7 +275,7 @@ def _save_rows(batch: list[ItemLocale]) -> int:
     return count
 
 
-def collection_spec(collection: Collection) -> CollectionSpec:
+def _collection_spec(collection: Collection) -> CollectionSpec:
     """A stored collection as a spec (its fields in order)."""
     return CollectionSpec(
         key=collection.key,
@@ -291,4 +291,4 @@ def collection_spec(collection: Collection) -> CollectionSpec:
 def export_schema(organization: Organization) -> dict:
     """The organization's collections in the schema file format (defaults left out)."""
     collections = Collection.objects.filter(organization=organization).prefetch_related("fields")
-    return document_to_data(SchemaDocument(tuple(collection_spec(c) for c in collections)))
+    return document_to_data(SchemaDocument(tuple(_collection_spec(c) for c in collections)))
