@@ -269,7 +269,7 @@ class ReferenceType(FieldType):
     """One item (``many: false``) or a list of items of the collection named by ``to``.
 
     A written reference may be an id, the object a read returns (its ``meta.id``) or the
-    URI a read returns at the depth limit, so what a client read it can send back.
+    URI a read returns at the depth limit, so a client can send back what it read.
     """
 
     name, label = "reference", "Reference"
@@ -314,9 +314,6 @@ class ReferenceType(FieldType):
     def index(self, value: Any) -> list[IndexRow]:
         ids = value if isinstance(value, list) else [value]
         return [(str(item_id), float(item_id)) for item_id in ids if type(item_id) is int]
-
-    def filter_value(self, text: str) -> tuple[str, Any]:
-        return "text_value", str(self.parse(text))
 
 
 FIELD_TYPES: dict[str, FieldType] = {
