@@ -8,8 +8,9 @@ for a create in an organization with locales, ``{"fields": {"<index>": {"<field>
 without locales, and the same without the index for PUT/PATCH.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ghee.content.choices import ItemStatus
 from ghee.content.field_types.values import (
@@ -23,6 +24,7 @@ from ghee.content.models import Item
 from ghee.content.schema.compiled import CompiledField, CompiledSchema
 
 MAX_ITEMS_PER_REQUEST = 100
+Where = TypeVar("Where")
 # The key of the item's id in what a read returns: no field may be called that, so an
 # element of "fields" may carry it (a read sent back as a write); it is ignored.
 READ_META = "meta"
@@ -66,6 +68,33 @@ class _Errors:
         return bool(self.tree)
 
 
+def missing_references(
+    wanted: Iterable[tuple[Where, CompiledField, list[int]]],
+) -> list[tuple[Where, CompiledField, int]]:
+    """The referenced ids that are not live items of their field's target collection.
+
+    ``wanted`` holds ``(where, field, ids)``; one query answers for all of them. Used when a
+    write is accepted and again when its job applies (an item may be deleted in between).
+    """
+    wanted = list(wanted)
+    if not wanted:
+        return []
+    ids = {item_id for _, _, ids in wanted for item_id in ids}
+    found = dict(
+        Item.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("id", "collection_id")
+    )
+    return [
+        (where, field, item_id)
+        for where, field, ids in wanted
+        for item_id in ids
+        if found.get(item_id) != field.reference_collection_id
+    ]
+
+
+def missing_reference_message(field: CompiledField, item_id: int) -> str:
+    return f'Item {item_id} does not exist in collection "{field.reference_key}".'
+
+
 @dataclass
 class _References:
     """Reference ids seen in a body, checked with one query at the end."""
@@ -73,21 +102,8 @@ class _References:
     wanted: list[tuple[tuple[str, ...], CompiledField, list[int]]]
 
     def check(self, errors: _Errors) -> None:
-        if not self.wanted:
-            return
-        ids = {item_id for _, _, ids in self.wanted for item_id in ids}
-        found = dict(
-            Item.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list(
-                "id", "collection_id"
-            )
-        )
-        for path, field, ids in self.wanted:
-            missing = [i for i in ids if found.get(i) != field.reference_collection_id]
-            for item_id in missing:
-                errors.add(
-                    path,
-                    f'Item {item_id} does not exist in collection "{field.reference_key}".',
-                )
+        for path, field, item_id in missing_references(self.wanted):
+            errors.add(path, missing_reference_message(field, item_id))
 
 
 def _status(body: dict, errors: _Errors, default: str | None) -> str | None:
