@@ -32,6 +32,7 @@ from ghee.content.field_types.values import (
     pattern_checker,
     reference_id,
     show_value,
+    stored_reference_ids,
     to_bool,
     to_number,
     valid_url,
@@ -312,8 +313,7 @@ class ReferenceType(FieldType):
         return clean_many
 
     def index(self, value: Any) -> list[IndexRow]:
-        ids = value if isinstance(value, list) else [value]
-        return [(str(item_id), float(item_id)) for item_id in ids if type(item_id) is int]
+        return [(str(item_id), float(item_id)) for item_id in stored_reference_ids(value)]
 
 
 FIELD_TYPES: dict[str, FieldType] = {

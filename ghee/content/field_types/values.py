@@ -225,3 +225,11 @@ def reference_id(value: Any, target_key: str | None) -> int:
     if not isinstance(value, int) or not 0 < value <= MAX_SAFE_INTEGER:
         raise FieldError(REFERENCE_MESSAGE)
     return value
+
+
+def stored_reference_ids(value: Any) -> list[int]:
+    """The item ids in a stored reference value (an id, a list of ids, or None)."""
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if type(v) is int]

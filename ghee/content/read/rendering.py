@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from ghee.content.field_types.values import stored_reference_ids
 from ghee.content.read.params import ReadOptions
 from ghee.content.read.queries import load_items
 from ghee.content.read.queries import visible_ids as find_visible_ids
@@ -32,13 +33,6 @@ Plan = list[tuple[CompiledField, CompiledSchema | None, Callable | None]]
 
 def reference_uri(collection_key: str, item_id: int) -> str:
     return f"/v2/content/?keys={collection_key}[_id={item_id}]"
-
-
-def _reference_ids(value) -> list[int]:
-    if value is None:
-        return []
-    values = value if isinstance(value, list) else [value]
-    return [v for v in values if type(v) is int]
 
 
 class ItemRenderer:
@@ -86,7 +80,7 @@ class ItemRenderer:
                         continue
                     ids = wanted.setdefault(target.collection_id, (target, set()))[1]
                     for _, values in rows:
-                        ids.update(_reference_ids(values.get(field.key)))
+                        ids.update(stored_reference_ids(values.get(field.key)))
             frontier = []
             for target, ids in wanted.values():
                 new = sorted(ids - self._seen[target.collection_id])
@@ -134,7 +128,7 @@ class ItemRenderer:
         if target is not None:
             expand = depth < self.options.levels
             values_by_id = self._values[target.collection_id]
-            for item_id in _reference_ids(value):
+            for item_id in stored_reference_ids(value):
                 values = values_by_id.get(item_id)
                 if expand:
                     if values is not None:
