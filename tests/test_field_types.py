@@ -26,6 +26,15 @@ def test_the_field_model_stores_every_option_and_offers_every_type():
     assert [name for name, _ in CHOICES] == list(FIELD_TYPES)
 
 
+def test_the_schema_editor_shows_every_option():
+    from ghee.content.admin import FieldInline
+
+    shown = [
+        name for row in FieldInline.fields for name in ([row] if isinstance(row, str) else row)
+    ]
+    assert set(shown) == {"key", "order", *MODEL_ATTRIBUTES}
+
+
 def test_a_spec_round_trips_through_the_model_and_the_document():
     data = {
         "collections": [
