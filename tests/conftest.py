@@ -10,8 +10,7 @@ from ghee.accounts.authentication import token_cache
 from ghee.accounts.services import create_organization, create_token
 from ghee.content.models import Collection, Field
 from ghee.content.read.queries import count_cache
-from ghee.content.schema.read_schema import read_schema_cache
-from ghee.content.write.validation import schema_cache
+from ghee.content.schema.cache import schema_cache
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -54,7 +53,7 @@ def loopback_only():
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     # Row ids are reused after a test's rollback: per-process caches must not outlive it.
-    caches = (token_cache, read_schema_cache, count_cache, schema_cache)
+    caches = (token_cache, count_cache, schema_cache)
     for cache in caches:
         cache.clear()
     yield

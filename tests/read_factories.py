@@ -4,9 +4,8 @@ its own. End-to-end tests that write through the Write API live in ``test_read_e
 
 from django.utils import timezone
 
+from ghee.content.field_types import field_type
 from ghee.content.models import Field, Item, ItemFieldIndex, ItemLocale
-
-TEXT_LIKE = {"short_text", "long_text", "wysiwyg", "html", "dropdown", "color", "media", "date"}
 
 
 def _index_rows(version: ItemLocale, values: dict, fields, *, published: bool):
@@ -15,15 +14,7 @@ def _index_rows(version: ItemLocale, values: dict, fields, *, published: bool):
         value = values.get(field.key)
         if value is None or value == []:
             continue
-        if field.type == "reference":
-            pairs = [(str(v), float(v)) for v in (value if isinstance(value, list) else [value])]
-        elif field.type == "number":
-            pairs = [(None, float(value))]
-        elif field.type == "checkbox":
-            pairs = [("true" if value else "false", None)]
-        else:
-            assert field.type in TEXT_LIKE
-            pairs = [(str(value)[:255], None)]
+        pairs = field_type(field.type).index(value)
         rows += [
             ItemFieldIndex(
                 item_id=version.item_id,

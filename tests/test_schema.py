@@ -259,31 +259,37 @@ def test_defaults_are_stored_in_canonical_form():
         ),
         (
             collection_doc({"key": "a", "type": "number", "default": "ten"}),
-            "collection 'things', field 'a': default 'ten' must be a number",
+            "collection 'things', field 'a': default 'ten' is not valid: "
+            "A valid number is required.",
         ),
         (
             collection_doc({"key": "a", "type": "number", "max": 5, "default": 6}),
-            "collection 'things', field 'a': default 6 is greater than max",
+            "collection 'things', field 'a': default 6 is not valid: "
+            "Ensure this value is less than or equal to 5.",
         ),
         (
             collection_doc({"key": "a", "type": "short_text", "max_length": 2, "default": "abc"}),
-            "collection 'things', field 'a': default 'abc' is longer than max_length 2",
+            "collection 'things', field 'a': default 'abc' is not valid: Ensure this field has no "
+            "more than 2 characters.",
         ),
         (
-            collection_doc({"key": "a", "type": "checkbox", "default": "true"}),
-            "collection 'things', field 'a': default 'true' must be true or false",
+            collection_doc({"key": "a", "type": "checkbox", "default": "maybe"}),
+            "collection 'things', field 'a': default 'maybe' is not valid: "
+            "Must be a valid boolean.",
         ),
         (
             collection_doc({"key": "a", "type": "dropdown", "choices": ["x"], "default": "y"}),
-            "collection 'things', field 'a': default 'y' must be one of the choice values",
+            "collection 'things', field 'a': default 'y' is not valid: "
+            '"y" is not a valid choice.',
         ),
         (
             collection_doc({"key": "a", "type": "color", "default": "red"}),
-            "collection 'things', field 'a': default 'red' must be a color like '#1a2b3c'",
+            "collection 'things', field 'a': default 'red' is not valid: Enter a color as #rrggbb.",
         ),
         (
             collection_doc({"key": "a", "type": "date", "default": "15/03/2024"}),
-            "collection 'things', field 'a': default '15/03/2024' must be a date",
+            "collection 'things', field 'a': default '15/03/2024' is not valid: "
+            "Date has wrong format.",
         ),
         (
             collection_doc({"key": "a", "type": "reference", "to": "things", "default": 1}),
@@ -530,6 +536,47 @@ def test_added_and_pruned_fields_follow_into_stored_items(org):
     assert version.data == {"b": None}
     assert version.published_data == {"b": None}
     assert not ItemFieldIndex.objects.filter(item=item).exists()
+
+
+def test_the_dashboard_editor_saves_through_the_same_service(admin_client, org):
+    """The editor's save is ``save_collection``: what apply would store, and a removed
+    field's values leave the stored items (as with --prune)."""
+    apply_schema(
+        org,
+        collection_doc({"key": "a", "type": "short_text"}, {"key": "b", "type": "number"}),
+    )
+    things = Collection.objects.get(key="things")
+    item = _item(things, {"a": "x", "b": 1}, published={"a": "x", "b": 1})
+    a, _ = things.fields.order_by("order")
+    form = {
+        "name": "Things",
+        "label_field": "",
+        "fields-TOTAL_FORMS": "1",
+        "fields-INITIAL_FORMS": "1",
+        "fields-0-id": str(a.pk),
+        "fields-0-key": "a",
+        "fields-0-name": "",
+        "fields-0-type": "short_text",
+        "fields-0-order": "0",
+        "fields-0-translatable": "on",
+        "fields-0-choices": "[]",
+        "fields-0-default": '"#ABC"',
+        "fields-0-max_length": "10",
+    }
+    response = admin_client.post(f"/admin/content/collection/{things.pk}/change/", form)
+    assert response.status_code == 302
+    assert export_schema(org)["collections"] == [
+        {
+            "key": "things",
+            "fields": [{"key": "a", "type": "short_text", "max_length": 10, "default": "#ABC"}],
+        }
+    ]
+    assert ItemLocale.objects.get(item=item).data == {"a": "x"}
+    # A schema file's problem is the editor's problem, in the same words.
+    form["fields-0-max_length"] = "2"
+    page = admin_client.post(f"/admin/content/collection/{things.pk}/change/", form)
+    assert page.status_code == 200
+    assert b"default &#x27;#ABC&#x27; is not valid" in page.content
 
 
 # --- Through the command ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from ghee.content.models import Item, ItemLocale, Job
-from ghee.content.write.validation import schema_cache
+from ghee.content.schema.cache import schema_cache
 from ghee.core.models import OutboxEvent
 
 pytestmark = pytest.mark.slow

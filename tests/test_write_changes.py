@@ -102,13 +102,24 @@ def test_patch_does_not_require_absent_required_fields_but_rejects_clearing_them
     assert response.json() == {"fields": {"name": ["This field may not be null."]}}
 
 
-def test_empty_patch_is_accepted_and_changes_nothing(api, write_token, member):
+def test_a_patch_with_empty_fields_is_accepted_and_changes_nothing(api, write_token, member):
     url = f"/v2/content/team_members/{member}/"
-    assert send(api, "patch", write_token, url, {}).status_code == 202
-    response = api.patch(url, **auth(write_token))  # no body at all
-    assert response.status_code == 202
+    assert send(api, "patch", write_token, url, {"fields": {}}).status_code == 202
     run_pending_jobs()
     assert versions(member)[""].data == {"name": "Ann", "position": "CTO"}
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize("body", [{}, None, {"position": "CEO"}, {"meta": {"id": 1}}])
+def test_a_change_without_fields_or_status_says_where_values_go(
+    api, write_token, member, method, body
+):
+    url = f"/v2/content/team_members/{member}/"
+    response = send(api, method, write_token, url, body)
+    assert response.status_code == 400
+    (message,) = response.json()["fields"]
+    assert message.startswith('Values go under "fields"')
+    assert Job.objects.filter(kind__in=["update", "replace"]).count() == 0
 
 
 # --- Statuses: draft over published ------------------------------------------------------------

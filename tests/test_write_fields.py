@@ -297,3 +297,77 @@ def test_required_fields_of_every_type(api, write_token, org, team_members):
             }
         }
     }
+
+
+# --- A reference may be what a read returns ---------------------------------------------------
+
+
+def uri(key: str, item_id: int) -> str:
+    return f"/v2/content/?keys={key}[_id={item_id}]"
+
+
+def test_a_reference_may_be_an_item_object_or_its_uri(api, write_token, kitchen, members):
+    a, b, _ = members
+    data = stored(
+        api,
+        write_token,
+        {
+            "lead": {"meta": {"id": a}, "name": "a"},
+            "crew": [uri("team_members", b), {"meta": {"id": a}}, str(b), a],
+        },
+    )
+    assert (data["lead"], data["crew"]) == (a, [b, a])
+    data = stored(api, write_token, {"lead": uri("team_members", b)})
+    assert data["lead"] == b
+
+
+@pytest.mark.parametrize(
+    ("key", "given", "message"),
+    [
+        ("lead", {"meta": {}}, 'Expected an item id or an item object with "meta": {"id": ...}.'),
+        ("lead", {"id": 1}, 'Expected an item id or an item object with "meta": {"id": ...}.'),
+        ("lead", {"meta": {"id": "x"}}, "Expected an item id (an integer)."),
+        ("lead", uri("kitchen", 1), 'The URI names collection "kitchen", not "team_members".'),
+        ("lead", "/v2/content/team_members/1/", "Expected an item id or a /v2/content/?keys="),
+        ("crew", [uri("kitchen", 1)], 'The URI names collection "kitchen", not "team_members".'),
+    ],
+)
+def test_a_malformed_reference_object_or_uri_is_400(
+    api, write_token, kitchen, members, key, given, message
+):
+    response = create(api, write_token, {key: given})
+    assert response.status_code == 400
+    (got,) = response.json()["fields"]["0"][key]
+    assert got.startswith(message)
+
+
+@pytest.mark.parametrize("levels", ["1", "2"])
+def test_an_item_read_and_sent_back_is_a_valid_write(api, write_token, kitchen, members, levels):
+    """What a read returns (references as objects, or as URIs at the depth limit, and the
+    item's own meta) can be sent back as a PUT, beside and inside "fields"."""
+    a, b, _ = members
+    stored(api, write_token, {"title": "Hi", "lead": a, "crew": [b, a], "tint": "#abc"})
+    item_id = Job.objects.order_by("-id").first().result["item_ids"][0]
+    read = api.get(
+        f"/v2/content/kitchen/{item_id}/",
+        {"auth_token": write_token, "levels": levels, "preview": "1"},  # the members are drafts
+    ).json()["data"]
+    kinds = (type(read["lead"]), type(read["crew"][0]))
+    assert kinds == ((str, str) if levels == "1" else (dict, dict))
+    before = ItemLocale.objects.get(item_id=item_id).data
+    body = {"id": item_id, "meta": read["meta"], "status": "published", "fields": read}
+    response = api.put(
+        f"/v2/content/kitchen/{item_id}/",
+        body,
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {write_token}",
+    )
+    assert response.status_code == 202, response.json()
+    run_pending_jobs()
+    assert Job.objects.order_by("-id").first().status == "succeeded"
+    after = ItemLocale.objects.get(item_id=item_id).data
+    given = ("title", "lead", "crew", "tint")
+    assert {k: after[k] for k in given} == {k: before[k] for k in given}
+    # Empty values come back as the read shows them ("" for text-like fields, false for a
+    # checkbox): still empty, in the read's words.
+    assert all(after[k] in ("", None, False) for k in after if k not in given)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ghee.content.field_types.values import FieldError, normalise_color, normalise_date, to_number
 from ghee.content.models import Job
-from ghee.content.write.validation import FieldError, clean_color, clean_date, to_number
 from tests.conftest import make_collection
 
 CANONICAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
@@ -18,7 +18,7 @@ CANONICAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)))
 def test_naive_datetimes_are_stored_to_the_second(value):
-    assert clean_date(value.isoformat()) == value.replace(microsecond=0).isoformat()
+    assert normalise_date(value.isoformat()) == value.replace(microsecond=0).isoformat()
 
 
 @given(
@@ -28,17 +28,17 @@ def test_naive_datetimes_are_stored_to_the_second(value):
 def test_aware_datetimes_are_stored_as_utc_without_zone(value, offset_minutes):
     aware = value.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
     expected = aware.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
-    assert clean_date(aware.isoformat()) == expected
+    assert normalise_date(aware.isoformat()) == expected
 
 
 @given(st.text(max_size=40))
 def test_any_string_is_a_canonical_date_or_a_field_error(text):
     try:
-        cleaned = clean_date(text)
+        cleaned = normalise_date(text)
     except FieldError:
         return
     assert CANONICAL_DATE.fullmatch(cleaned)
-    assert clean_date(cleaned) == cleaned
+    assert normalise_date(cleaned) == cleaned
 
 
 @given(st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1))
@@ -66,11 +66,11 @@ def test_numbers_are_finite_or_refused(value):
 @given(st.text(max_size=10))
 def test_colors_are_canonical_or_refused(text):
     try:
-        color = clean_color(text)
+        color = normalise_color(text)
     except FieldError:
         return
     assert re.fullmatch(r"#[0-9a-f]{6}", color)
-    assert clean_color(color) == color
+    assert normalise_color(color) == color
 
 
 # --- No body makes the API answer 500 ---------------------------------------------------------

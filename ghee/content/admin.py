@@ -1,49 +1,44 @@
 """The schema editor (a collection with its ordered fields) and a read-only view of jobs.
 
-The field inline is checked with the same rules as a schema file (``schema.py``), and a
-save goes on like ``ghee schema apply``: the collection is saved (its ``updated_at`` moves,
-so compiled-schema caches notice) and stored items follow added and removed fields.
+The editor saves through ``schema.services.save_collection``, the service behind
+``ghee schema apply``: the form is checked by a dry run of that service (same rules, same
+messages, same refusal to change a field's shape while the collection has items), and the
+save applies it, which moves the collection's ``updated_at`` and makes stored items follow
+added and removed fields.
 """
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from ghee.content.choices import FieldType
+from ghee.content.field_types.options import OPTIONS
 from ghee.content.models import Collection, Field, Job
-from ghee.content.schema.document import SchemaError, validate_document
-from ghee.content.schema.services import (
-    collection_has_items,
-    reconcile_item_data,
-    shape_change_errors,
-)
+from ghee.content.schema.document import SchemaError
+from ghee.content.schema.services import save_collection
 
 
 def _field_data(data: dict) -> dict:
     """An inline form's cleaned data in the schema file's format (empty options left out)."""
-    type_ = data.get("type")
-    values = {
-        "key": data.get("key"),
-        "name": data.get("name") or None,
-        "type": type_,
-        "required": data.get("required", False),
-        "min_length": data.get("min_length"),
-        "max_length": data.get("max_length"),
-        "pattern": data.get("pattern") or None,
-        "min": data.get("min_value"),
-        "max": data.get("max_value"),
-        "choices": data.get("choices") or None,
-        "to": data.get("reference_to") or None,
-        "default": data.get("default"),
-        "help_text": data.get("help_text") or None,
-        "translatable": data.get("translatable", True),
+    values = {"key": data.get("key"), "name": data.get("name"), "type": data.get("type")}
+    for option in OPTIONS:
+        values[option.name] = data.get(option.attribute)
+    # A blank form input is "not given"; so is an unticked box that is the default.
+    return {
+        name: value
+        for name, value in values.items()
+        if value not in (None, "", [])
+        and not (isinstance(value, bool) and name in _FLAGS and value == _FLAGS[name])
     }
-    if type_ == FieldType.REFERENCE:
-        values["many"] = data.get("many", False)
-    return {key: value for key, value in values.items() if value is not None}
+
+
+_FLAGS = {option.name: option.default for option in OPTIONS if isinstance(option.default, bool)}
 
 
 class FieldFormSet(BaseInlineFormSet):
+    """Checks the fields by a dry run of the save; ``collection_data`` is what it saves."""
+
+    collection_data: dict | None = None
+
     def clean(self):
         super().clean()
         if any(self.errors):
@@ -55,33 +50,16 @@ class FieldFormSet(BaseInlineFormSet):
         collection = self.instance
         if not collection.key or not collection.organization_id:
             return  # the collection form itself is invalid and says why
-        spec = {"key": collection.key, "name": collection.name or None}
+        data = {"key": collection.key, "fields": [_field_data(f.cleaned_data) for f in forms]}
+        if collection.name:
+            data["name"] = collection.name
         if collection.label_field:
-            spec["label"] = collection.label_field
-        spec["fields"] = [_field_data(form.cleaned_data) for form in forms]
-        document = {"collections": [{k: v for k, v in spec.items() if v is not None}]}
-        known = Collection.objects.filter(organization_id=collection.organization_id)
+            data["label"] = collection.label_field
         try:
-            parsed = validate_document(document, known.values_list("key", flat=True))
+            save_collection(collection.organization, data, dry_run=True)
         except SchemaError as exc:
             raise ValidationError(exc.errors) from exc
-        field_specs = parsed.collections[0].fields
-        if collection.pk and collection_has_items(collection):
-            stored = {f.key: f for f in Field.objects.filter(collection=collection)}
-            errors = [
-                message
-                for field_spec in field_specs
-                if field_spec.key in stored
-                for message in shape_change_errors(
-                    collection.key, stored[field_spec.key], field_spec
-                )
-            ]
-            if errors:
-                raise ValidationError(errors)
-        # Store what a schema file would: default names, normalised defaults.
-        for form, field_spec in zip(forms, field_specs, strict=True):
-            for attribute, value in field_spec.model_values().items():
-                setattr(form.instance, attribute, value)
+        self.collection_data = data
 
 
 class FieldInline(admin.StackedInline):
@@ -119,14 +97,17 @@ class CollectionAdmin(admin.ModelAdmin):
     def field_count(self, obj: Collection) -> int:
         return obj.fields.count()
 
+    def save_model(self, request, obj, form, change):
+        """Nothing here: ``save_related`` saves the collection and its fields together."""
+
     def save_related(self, request, form, formsets, change):
         collection = form.instance
-        before = set(collection.fields.values_list("key", flat=True)) if change else set()
-        super().save_related(request, form, formsets, change)
-        after = set(collection.fields.values_list("key", flat=True))
-        if before != after:
-            reconcile_item_data(collection, removed_keys=before - after)
-        collection.save(update_fields=["updated_at"])
+        [fields] = [f for f in formsets if isinstance(f, FieldFormSet)]
+        save_collection(collection.organization, fields.collection_data)
+        saved = Collection.objects.get(organization=collection.organization, key=collection.key)
+        collection.pk, collection.updated_at = saved.pk, saved.updated_at
+        # What the admin's change message reads from a saved formset.
+        fields.new_objects, fields.changed_objects, fields.deleted_objects = [], [], []
 
 
 @admin.register(Job)

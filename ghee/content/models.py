@@ -23,7 +23,8 @@ from django.db import models
 from django.db.models import Q
 
 from ghee.accounts.models import ApiToken, Organization
-from ghee.content.choices import FieldType, ItemStatus, JobKind, JobStatus
+from ghee.content.choices import ItemStatus, JobKind, JobStatus
+from ghee.content.field_types import CHOICES as FIELD_TYPE_CHOICES
 from ghee.core.leases import LeasedRow
 
 
@@ -53,7 +54,7 @@ class Field(models.Model):
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="fields")
     key = models.SlugField(max_length=100)
     name = models.CharField(max_length=200, blank=True)
-    type = models.CharField(max_length=20, choices=FieldType.choices)
+    type = models.CharField(max_length=20, choices=FIELD_TYPE_CHOICES)
     order = models.PositiveIntegerField(default=0)
     required = models.BooleanField(default=False)
     min_length = models.PositiveIntegerField(null=True, blank=True)

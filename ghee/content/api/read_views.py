@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from ghee.content.read import params as read_params
 from ghee.content.read import queries
 from ghee.content.read.rendering import ItemRenderer
-from ghee.content.schema.read_schema import read_schema_cache
+from ghee.content.schema.cache import schema_cache
 from ghee.core.api import ApiRequest
 from ghee.core.http_cache import json_response
 
@@ -72,12 +72,12 @@ def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
     organization_id = request.token.organization_id
     schemas = []
     for key_request in key_requests:
-        schema = read_schema_cache.collection(organization_id, key_request.key)
+        schema = schema_cache.get(organization_id, key_request.key)
         if schema is None:
             raise exceptions.NotFound(f"Content key {key_request.key} not found")
         schemas.append(schema)
     params = request.params
-    options = read_params.parse_read_options(params, read_schema_cache.locales(organization_id))
+    options = read_params.parse_read_options(params, schemas[0].locales)
     paging = read_params.parse_paging(params) if len(key_requests) == 1 else read_params.EVERYTHING
     renderer = ItemRenderer(organization_id, options)
     data, page = {}, None
@@ -86,7 +86,7 @@ def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
         filters += read_params.parse_filters(schema, read_params.field_filter_pairs(params))
         order = read_params.parse_order(schema, params.get("order"))
         page = queries.list_items(schema, options.scope, filters, order, paging)
-        data[schema.key] = renderer.render(schema, page.items)
+        data[schema.collection_key] = renderer.render(schema, page.items)
     body = {"meta": page.meta(), "data": data} if len(key_requests) == 1 else {"data": data}
     return json_response(request.http, body, shared=not options.scope.preview)
 
@@ -100,30 +100,28 @@ def list_collection(request: ApiRequest, key: str):
         # The JS SDK turns ``retrieve(["a", "b"])`` into ``/v2/content/a,b/``.
         return _read_by_keys(request, parse_keys(key))
     organization_id = request.token.organization_id
-    schema = read_schema_cache.collection(organization_id, key)
+    schema = schema_cache.get(organization_id, key)
     if schema is None:
         raise exceptions.NotFound()
     params = request.params
-    options = read_params.parse_read_options(params, read_schema_cache.locales(organization_id))
+    options = read_params.parse_read_options(params, schema.locales)
     filters = read_params.parse_filters(schema, read_params.field_filter_pairs(params))
     order = read_params.parse_order(schema, params.get("order"))
     paging = read_params.parse_paging(params)
     page = queries.list_items(schema, options.scope, filters, order, paging)
     items = ItemRenderer(organization_id, options).render(schema, page.items)
-    body = {"meta": page.meta(), "data": {schema.key: items}}
+    body = {"meta": page.meta(), "data": {schema.collection_key: items}}
     return json_response(request.http, body, shared=not options.scope.preview)
 
 
 def retrieve_item(request: ApiRequest, key: str, item_id: str):
     organization_id = request.token.organization_id
-    schema = read_schema_cache.collection(organization_id, key)
+    schema = schema_cache.get(organization_id, key)
     item_id = read_params.parse_item_id(item_id)
     if schema is None or item_id is None:
         raise exceptions.NotFound()
-    options = read_params.parse_read_options(
-        request.params, read_schema_cache.locales(organization_id)
-    )
-    values = queries.load_items(schema.id, options.scope, [item_id]).get(item_id)
+    options = read_params.parse_read_options(request.params, schema.locales)
+    values = queries.load_items(schema.collection_id, options.scope, [item_id]).get(item_id)
     if values is None:
         raise exceptions.NotFound()
     [item] = ItemRenderer(organization_id, options).render(schema, [(item_id, values)])

@@ -13,13 +13,9 @@ from django.http import HttpResponse
 from rest_framework import exceptions, status
 
 from ghee.content.choices import JobKind
+from ghee.content.schema.cache import schema_cache
 from ghee.content.write import accept as services
-from ghee.content.write.validation import (
-    BodyInvalid,
-    schema_cache,
-    validate_change,
-    validate_create,
-)
+from ghee.content.write.validation import BodyInvalid, validate_change, validate_create
 from ghee.core.api import ApiRequest
 from ghee.core.errors import FieldErrors
 from ghee.core.http_cache import private_response, render_json

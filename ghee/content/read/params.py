@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from rest_framework import exceptions, status
 
-from ghee.content.choices import FieldType
-from ghee.content.schema.read_schema import CollectionSchema, FieldSpec, LocaleSet
+from ghee.content.field_types import FieldError
+from ghee.content.schema.compiled import CompiledField, CompiledSchema, LocaleSet
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10
 DEFAULT_LEVELS = 2
 MAX_LEVELS = 5
-
-NUMBER_TYPES = frozenset({FieldType.NUMBER})
-ORDERABLE_TYPES = frozenset(FieldType.values) - {FieldType.REFERENCE}
 
 
 class BadReadParameter(exceptions.APIException):
@@ -165,12 +161,12 @@ def parse_paging(params: Mapping[str, str]) -> Paging:
 
 
 ITEM_ID = "item_id"
-ID_FIELD = FieldSpec(key="_id", type="id")
 
 
 @dataclass(frozen=True)
 class Filter:
-    field: FieldSpec
+    key: str  # the field's key ("_id" for the item id)
+    many: bool  # the field holds several values per item (a many-reference)
     column: str  # "text_value" or "number_value" of ItemFieldIndex, or ITEM_ID
     value: str | float | int
 
@@ -180,33 +176,31 @@ def id_filter(value: str, name: str) -> Filter:
     item_id = _int_or_none(value)
     if item_id is None:
         raise BadReadParameter(f"Invalid filter value for {name}: expected an item id")
-    return Filter(ID_FIELD, ITEM_ID, item_id)
+    return Filter("_id", False, ITEM_ID, item_id)
 
 
 @dataclass(frozen=True)
 class Order:
-    field: FieldSpec
+    key: str
+    column: str  # the ItemFieldIndex column the field's type sorts by
     descending: bool
-
-    @property
-    def column(self) -> str:
-        return "number_value" if self.field.type in NUMBER_TYPES else "text_value"
 
 
 def parse_filters(
-    schema: CollectionSchema, pairs: Iterable[tuple[str, str]], *, name_format: str = "fields.{}"
+    schema: CompiledSchema, pairs: Iterable[tuple[str, str]], *, name_format: str = "fields.{}"
 ) -> list[Filter]:
     """``(field_key, value)`` pairs -> filters. Unknown fields are 403, bad values 400;
     messages name the parameter as ``name_format.format(field_key)``."""
     filters = []
     for key, value in pairs:
         name = name_format.format(key)
-        spec = schema.field(key)
-        if spec is None:
+        field = schema.field(key)
+        if field is None:
             raise InvalidCollectionQuery(
-                f"Invalid collection filter {name}: collection {schema.key} has no field {key}"
+                f"Invalid collection filter {name}: collection {schema.collection_key} "
+                f"has no field {key}"
             )
-        filters.append(_filter_for(spec, value, name))
+        filters.append(_filter_for(field, value, name))
     return filters
 
 
@@ -219,60 +213,32 @@ def field_filter_pairs(params) -> list[tuple[str, str]]:
     return pairs
 
 
-def _filter_for(spec: FieldSpec, value: str, name: str) -> Filter:
-    kind = spec.type
-    if kind == FieldType.NUMBER:
-        try:
-            number = float(value)
-        except ValueError:
-            raise BadReadParameter(f"Invalid filter value for {name}: expected a number") from None
-        return Filter(spec, "number_value", number)
-    if kind == FieldType.CHECKBOX:
-        lowered = value.strip().lower()
-        if lowered not in {"true", "false"}:
-            raise BadReadParameter(f"Invalid filter value for {name}: expected true or false")
-        return Filter(spec, "text_value", lowered)
-    if kind == FieldType.REFERENCE:
-        item_id = _int_or_none(value)
-        if item_id is None:
-            raise BadReadParameter(f"Invalid filter value for {name}: expected an item id")
-        return Filter(spec, "text_value", str(item_id))
-    if kind == FieldType.DATE:
-        normalised = normalise_date(value)
-        if normalised is None:
-            raise BadReadParameter(
-                f"Invalid filter value for {name}: expected a date, YYYY-MM-DD[THH:MM:SS]"
-            )
-        return Filter(spec, "text_value", normalised)
-    if kind == FieldType.COLOR:
-        return Filter(spec, "text_value", value.strip().lower()[:255])
-    return Filter(spec, "text_value", value[:255])
-
-
-def normalise_date(value: str) -> str | None:
-    """The stored form of a date: naive ``YYYY-MM-DDTHH:MM:SS``, aware inputs in UTC."""
+def _filter_for(field: CompiledField, value: str, name: str) -> Filter:
+    """The filter value read as its field's type reads a written value (see field_types)."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+        column, encoded = field.kind.filter_value(value)
+    except FieldError as exc:
+        expected = field.kind.filter_expects
+        raise BadReadParameter(
+            f"Invalid filter value for {name}: "
+            + (f"expected {expected}" if expected else str(exc))
+        ) from None
+    return Filter(field.key, field.many, column, encoded)
 
 
-def parse_order(schema: CollectionSchema, raw: str | None) -> Order | None:
+def parse_order(schema: CompiledSchema, raw: str | None) -> Order | None:
     raw = (raw or "").strip()
     if not raw:
         return None
     descending = raw.startswith("-")
     key = raw.lstrip("-")
-    spec = schema.field(key)
-    if spec is None:
+    field = schema.field(key)
+    if field is None:
         raise InvalidCollectionQuery(
-            f"Invalid collection order: collection {schema.key} has no field {key}"
+            f"Invalid collection order: collection {schema.collection_key} has no field {key}"
         )
-    if spec.type not in ORDERABLE_TYPES:
+    if not field.kind.orderable:
         raise InvalidCollectionQuery(
-            f"Invalid collection order: {key} is a reference field and cannot be ordered by"
+            f"Invalid collection order: {key} is a {field.type} field and cannot be ordered by"
         )
-    return Order(spec, descending)
+    return Order(key, field.kind.order_column, descending)

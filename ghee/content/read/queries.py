@@ -22,7 +22,7 @@ rather than rows. ``COUNT(*)`` over a large collection is the one cost that grow
 it is cached for ``GHEE_READ_COUNT_CACHE_SECONDS`` once it passes
 ``GHEE_READ_COUNT_CACHE_MIN`` (see ``CountCache``).
 
-Parameters are parsed in ``read_params``; the schema comes from ``read_schema``.
+Parameters are parsed in ``read.params``; the schema comes from ``schema.cache``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from django.db import connection
 
 from ghee.content.models import ItemFieldIndex, ItemLocale
 from ghee.content.read.params import EVERYTHING, ITEM_ID, Filter, Order, Paging, Scope
-from ghee.content.schema.read_schema import CollectionSchema
+from ghee.content.schema.compiled import CompiledSchema
 
 IL = ItemLocale._meta.db_table
 FI = ItemFieldIndex._meta.db_table
@@ -77,11 +77,11 @@ def _condition(extra: Filter, scope: Scope) -> tuple[str, list]:
     return (
         f"EXISTS (SELECT 1 FROM {FI} x WHERE x.item_id = il.item_id AND x.locale = il.locale "  # noqa: S608
         f"AND x.published = %s AND x.field_key = %s AND x.{extra.column} = %s)",
-        [scope.published, extra.field.key, extra.value],
+        [scope.published, extra.key, extra.value],
     )
 
 
-def _visible(schema: CollectionSchema, scope: Scope, filters: Sequence[Filter]) -> _Select:
+def _visible(schema: CompiledSchema, scope: Scope, filters: Sequence[Filter]) -> _Select:
     published = " AND il.is_published = %s" if scope.published else ""
     published_params = [True] if scope.published else []
     field_filters = [f for f in filters if f.column != ITEM_ID]
@@ -89,7 +89,7 @@ def _visible(schema: CollectionSchema, scope: Scope, filters: Sequence[Filter]) 
         select = _Select(
             source=f"{IL} il",
             where=[f"il.collection_id = %s AND il.locale = %s AND il.is_deleted = %s{published}"],
-            params=[schema.id, scope.locale, False, *published_params],
+            params=[schema.collection_id, scope.locale, False, *published_params],
             item="il.item_id",
             distinct=False,
         )
@@ -97,7 +97,7 @@ def _visible(schema: CollectionSchema, scope: Scope, filters: Sequence[Filter]) 
     else:
         # Drive from a filter on a single-valued field when there is one: its rows are one
         # per item, so the ids come out distinct and in order straight from the index.
-        driver = next((f for f in field_filters if not f.field.many), field_filters[0])
+        driver = next((f for f in field_filters if not f.many), field_filters[0])
         select = _Select(
             source=f"{FI} d INNER JOIN {IL} il ON il.item_id = d.item_id",
             where=[
@@ -106,17 +106,17 @@ def _visible(schema: CollectionSchema, scope: Scope, filters: Sequence[Filter]) 
                 f"il.locale = %s AND il.is_deleted = %s{published}",
             ],
             params=[
-                schema.id,
+                schema.collection_id,
                 scope.locale,
                 scope.published,
-                driver.field.key,
+                driver.key,
                 driver.value,
                 scope.locale,
                 False,
                 *published_params,
             ],
             item="d.item_id",
-            distinct=driver.field.many,
+            distinct=driver.many,
         )
     for extra in filters:
         if extra is not driver:
@@ -172,7 +172,7 @@ def _json(values):
 
 
 def _ordered_ids(
-    schema: CollectionSchema,
+    schema: CompiledSchema,
     scope: Scope,
     filters: Sequence[Filter],
     order: Order,
@@ -182,7 +182,7 @@ def _ordered_ids(
     """Items with a value for the order field in value order, then the rest in id order."""
     direction = " DESC" if order.descending else ""
     published = " AND il.is_published = %s" if scope.published else ""
-    params: list = [schema.id, scope.locale, scope.published, order.field.key]
+    params: list = [schema.collection_id, scope.locale, scope.published, order.key]
     params += [scope.locale, False] + ([True] if scope.published else [])
     conditions = [
         "o.collection_id = %s AND o.locale = %s AND o.published = %s AND o.field_key = %s",
@@ -214,7 +214,7 @@ def _ordered_ids(
     rest.extend(
         f"NOT EXISTS (SELECT 1 FROM {FI} n WHERE n.item_id = il.item_id AND n.locale = %s "  # noqa: S608
         f"AND n.published = %s AND n.field_key = %s)",
-        [scope.locale, scope.published, order.field.key],
+        [scope.locale, scope.published, order.key],
     )
     remaining = None if limit is None else limit - len(ids)
     return ids + _unordered_ids(rest, remaining, max(offset - with_value, 0))
@@ -256,12 +256,12 @@ class CountCache:
 count_cache = CountCache()
 
 
-def count_items(schema: CollectionSchema, scope: Scope, filters: Sequence[Filter]) -> int:
+def count_items(schema: CompiledSchema, scope: Scope, filters: Sequence[Filter]) -> int:
     key = (
-        schema.id,
+        schema.collection_id,
         scope.locale,
         scope.preview,
-        tuple((f.field.key, f.column, f.value) for f in filters),
+        tuple((f.key, f.column, f.value) for f in filters),
     )
     cached = count_cache.get(key)
     if cached is not None:
@@ -274,7 +274,7 @@ def count_items(schema: CollectionSchema, scope: Scope, filters: Sequence[Filter
 
 
 def item_ids(
-    schema: CollectionSchema,
+    schema: CompiledSchema,
     scope: Scope,
     filters: Sequence[Filter] = (),
     order: Order | None = None,
@@ -341,7 +341,7 @@ class ItemPage:
 
 
 def list_items(
-    schema: CollectionSchema,
+    schema: CompiledSchema,
     scope: Scope,
     filters: Sequence[Filter] = (),
     order: Order | None = None,
@@ -356,7 +356,7 @@ def list_items(
     else:
         ids = item_ids(schema, scope, filters, order, limit=probe, offset=paging.offset)
         fetched = len(ids)
-        values = load_items(schema.id, scope, ids)
+        values = load_items(schema.collection_id, scope, ids)
         items = [(item_id, values[item_id]) for item_id in ids if item_id in values]
     has_next = probe is not None and fetched > paging.limit
     if has_next:

@@ -1,13 +1,9 @@
 """Items as ButterCMS returns them: ``{"meta": {"id": N}, <field>: <value>, ...}``.
 
 Fields come in schema order; keys stored in an item but no longer in the schema are left
-out, schema fields the item has no value for render as empty. Empty values:
-
-- text-like fields (short/long text, WYSIWYG, HTML, dropdown, color, media) render ``""``,
-  as ButterCMS does for empty text fields; with ``alt_media_text=1`` an empty media field
-  is ``{"url": "", "alt": ""}``;
-- number and date: ``null``; checkbox: ``false``;
-- one-to-one reference: ``null``; one-to-many: ``[]``.
+out, schema fields the item has no value for render as their type's empty value
+(``FieldType.empty_render``: ``""`` for text-like fields, ``null`` for number and date,
+``false`` for a checkbox; ``null`` for a one-to-one reference, ``[]`` for one-to-many).
 
 References are expanded to item objects down to ``levels`` (top-level items are level 1;
 a reference on a level-``n`` item is an object when ``n < levels``, else the URI
@@ -21,36 +17,22 @@ collection per level, each item at most once per request.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from ghee.content.choices import FieldType
+from ghee.content.field_types.values import stored_reference_ids
 from ghee.content.read.params import ReadOptions
 from ghee.content.read.queries import load_items
 from ghee.content.read.queries import visible_ids as find_visible_ids
-from ghee.content.schema.read_schema import CollectionSchema, FieldSpec, read_schema_cache
+from ghee.content.schema.cache import schema_cache
+from ghee.content.schema.compiled import CompiledField, CompiledSchema
 
-EMPTY_STRING_TYPES = frozenset(
-    {
-        FieldType.SHORT_TEXT,
-        FieldType.LONG_TEXT,
-        FieldType.WYSIWYG,
-        FieldType.HTML,
-        FieldType.DROPDOWN,
-        FieldType.COLOR,
-        FieldType.MEDIA,
-    }
-)
+# A field as rendering needs it: the field, its reference target (None: not a reference, or
+# the target is gone), and the type's renderer (None: the stored value, or the empty value).
+Plan = list[tuple[CompiledField, CompiledSchema | None, Callable | None]]
 
 
 def reference_uri(collection_key: str, item_id: int) -> str:
     return f"/v2/content/?keys={collection_key}[_id={item_id}]"
-
-
-def _reference_ids(value) -> list[int]:
-    if value is None:
-        return []
-    values = value if isinstance(value, list) else [value]
-    return [v for v in values if type(v) is int]
 
 
 class ItemRenderer:
@@ -63,100 +45,96 @@ class ItemRenderer:
         self._visible: dict[int, set[int]] = defaultdict(set)  # known visible, values not needed
         self._seen: dict[int, set[int]] = defaultdict(set)  # looked up, visible or not
         self._memo: dict[tuple[int, int, int], dict] = {}
-        self._plans: dict[int, list[tuple[FieldSpec, CollectionSchema | None]]] = {}
+        self._plans: dict[int, Plan] = {}
 
-    def _plan(self, schema: CollectionSchema) -> list[tuple[FieldSpec, CollectionSchema | None]]:
-        """The schema's fields, each reference with its target collection (None if gone)."""
-        plan = self._plans.get(schema.id)
+    def _plan(self, schema: CompiledSchema) -> Plan:
+        plan = self._plans.get(schema.collection_id)
         if plan is None:
             plan = [
                 (
-                    spec,
-                    read_schema_cache.collection(self.organization_id, spec.reference_to)
-                    if spec.is_reference
+                    field,
+                    schema_cache.get(self.organization_id, field.reference_key)
+                    if field.is_reference
                     else None,
+                    field.kind.render if field.kind.renders_value else None,
                 )
-                for spec in schema.fields
+                for field in schema.fields.values()
             ]
-            self._plans[schema.id] = plan
+            self._plans[schema.collection_id] = plan
         return plan
 
     # --- fetching -------------------------------------------------------------------------
 
-    def _prefetch(self, schema: CollectionSchema, items: Iterable[tuple[int, dict]]) -> None:
+    def _prefetch(self, schema: CompiledSchema, items: Iterable[tuple[int, dict]]) -> None:
         levels = self.options.levels
         scope = self.options.scope
-        frontier: list[tuple[CollectionSchema, list[tuple[int, dict]]]] = [(schema, list(items))]
+        frontier: list[tuple[CompiledSchema, list[tuple[int, dict]]]] = [(schema, list(items))]
         for item_id, values in frontier[0][1]:
-            self._values[schema.id][item_id] = values
-            self._seen[schema.id].add(item_id)
+            self._values[schema.collection_id][item_id] = values
+            self._seen[schema.collection_id].add(item_id)
         for depth in range(1, levels + 1):
-            wanted: dict[int, tuple[CollectionSchema, set[int]]] = {}
+            wanted: dict[int, tuple[CompiledSchema, set[int]]] = {}
             for source, rows in frontier:
-                for spec, target in self._plan(source):
+                for field, target, _ in self._plan(source):
                     if target is None:
                         continue
-                    ids = wanted.setdefault(target.id, (target, set()))[1]
+                    ids = wanted.setdefault(target.collection_id, (target, set()))[1]
                     for _, values in rows:
-                        ids.update(_reference_ids(values.get(spec.key)))
+                        ids.update(stored_reference_ids(values.get(field.key)))
             frontier = []
             for target, ids in wanted.values():
-                new = sorted(ids - self._seen[target.id])
+                new = sorted(ids - self._seen[target.collection_id])
                 if not new:
                     continue
-                self._seen[target.id].update(new)
+                self._seen[target.collection_id].update(new)
                 if depth < levels:
-                    loaded = load_items(target.id, scope, new)
-                    self._values[target.id].update(loaded)
+                    loaded = load_items(target.collection_id, scope, new)
+                    self._values[target.collection_id].update(loaded)
                     frontier.append((target, list(loaded.items())))
                 else:
-                    self._visible[target.id].update(find_visible_ids(target.id, scope, new))
+                    self._visible[target.collection_id].update(
+                        find_visible_ids(target.collection_id, scope, new)
+                    )
             if not frontier:
                 break
 
     # --- rendering ------------------------------------------------------------------------
 
-    def render(self, schema: CollectionSchema, items: list[tuple[int, dict]]) -> list[dict]:
+    def render(self, schema: CompiledSchema, items: list[tuple[int, dict]]) -> list[dict]:
         self._prefetch(schema, items)
         return [self._item(schema, item_id, values, 1) for item_id, values in items]
 
-    def _item(self, schema: CollectionSchema, item_id: int, values: dict, depth: int) -> dict:
-        memo_key = (schema.id, item_id, depth)
+    def _item(self, schema: CompiledSchema, item_id: int, values: dict, depth: int) -> dict:
+        memo_key = (schema.collection_id, item_id, depth)
         rendered = self._memo.get(memo_key)
         if rendered is not None:
             return rendered
         rendered = {"meta": {"id": item_id}}
         alt_media_text = self.options.alt_media_text
-        for spec, target in self._plan(schema):
-            value = values.get(spec.key)
-            kind = spec.type
-            if kind == FieldType.REFERENCE:
-                value = self._reference(spec, target, value, depth)
-            elif kind == FieldType.MEDIA and alt_media_text:
-                # Alt text lives on media library assets; until ghee has a media library
-                # there is none to give, so it is always "".
-                value = {"url": value or "", "alt": ""}
+        for field, target, render in self._plan(schema):
+            value = values.get(field.key)
+            if field.is_reference:
+                value = self._reference(field, target, value, depth)
+            elif render is not None:
+                value = render(value, alt_media_text=alt_media_text)
             elif value is None:
-                if kind in EMPTY_STRING_TYPES:
-                    value = ""
-                elif kind == FieldType.CHECKBOX:
-                    value = False
-            rendered[spec.key] = value
+                value = field.kind.empty_render
+            rendered[field.key] = value
         self._memo[memo_key] = rendered
         return rendered
 
-    def _reference(self, spec: FieldSpec, target: CollectionSchema | None, value, depth: int):
+    def _reference(self, field: CompiledField, target: CompiledSchema | None, value, depth: int):
         rendered = []
         if target is not None:
             expand = depth < self.options.levels
-            values_by_id = self._values[target.id]
-            for item_id in _reference_ids(value):
+            values_by_id = self._values[target.collection_id]
+            for item_id in stored_reference_ids(value):
                 values = values_by_id.get(item_id)
                 if expand:
                     if values is not None:
                         rendered.append(self._item(target, item_id, values, depth + 1))
-                elif values is not None or item_id in self._visible[target.id]:
-                    rendered.append(reference_uri(target.key, item_id))
-        if spec.many:
+                elif values is not None or item_id in self._visible[target.collection_id]:
+                    rendered.append(reference_uri(target.collection_key, item_id))
+        if field.many:
             return rendered
         return rendered[0] if rendered else None

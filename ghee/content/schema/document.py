@@ -18,47 +18,24 @@ collections:
 """
 
 import dataclasses
-import datetime as dt
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import yaml
 
-from ghee.content.choices import FieldType
+from ghee.content.field_types import FIELD_TYPES, TEXT_TYPES, check_default, field_type
+from ghee.content.field_types.options import OPTIONS, FieldSpec, Option, OptionError
 
-TEXT_TYPES = frozenset(
-    {FieldType.SHORT_TEXT, FieldType.LONG_TEXT, FieldType.WYSIWYG, FieldType.HTML}
-)
-NAMED_PATTERNS = ("email", "url", "us_phone", "us_zip")
-REGEX_PREFIX = "regex:"
 # `meta` holds the item id in every API response, so no field may be called that.
 RESERVED_FIELD_KEYS = frozenset({"meta"})
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 DOCUMENT_OPTIONS = ("collections",)
 COLLECTION_OPTIONS = ("key", "name", "label", "fields")
 # In the order an export writes them.
-FIELD_OPTIONS = (
-    "key",
-    "name",
-    "type",
-    "required",
-    "min_length",
-    "max_length",
-    "pattern",
-    "min",
-    "max",
-    "choices",
-    "to",
-    "many",
-    "default",
-    "help_text",
-    "translatable",
-)
+FIELD_OPTIONS = ("key", "name", "type", *(option.name for option in OPTIONS))
 
 
 class SchemaError(Exception):
@@ -67,44 +44,6 @@ class SchemaError(Exception):
     def __init__(self, errors: Iterable[str]) -> None:
         self.errors = list(errors)
         super().__init__("\n".join(self.errors))
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    key: str
-    name: str
-    type: str
-    required: bool = False
-    min_length: int | None = None
-    max_length: int | None = None
-    pattern: str = ""
-    min_value: float | None = None
-    max_value: float | None = None
-    choices: tuple = ()
-    reference_to: str = ""
-    many: bool = False
-    default: object = None
-    help_text: str = ""
-    translatable: bool = True
-
-    def model_values(self) -> dict:
-        """The ``Field`` model's attributes (all but collection and order)."""
-        return {
-            "name": self.name,
-            "type": self.type,
-            "required": self.required,
-            "min_length": self.min_length,
-            "max_length": self.max_length,
-            "pattern": self.pattern,
-            "min_value": self.min_value,
-            "max_value": self.max_value,
-            "choices": list(self.choices),
-            "reference_to": self.reference_to,
-            "many": self.many,
-            "default": self.default,
-            "help_text": self.help_text,
-            "translatable": self.translatable,
-        }
 
 
 @dataclass(frozen=True)
@@ -173,20 +112,10 @@ def load_text(text: str, name: str = "schema") -> object:
 # --- Validation ----------------------------------------------------------------------------
 
 
-def _is_number(value) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and not (isinstance(value, float) and not math.isfinite(value))
-    )
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _choice_values(choices) -> list:
-    return [c["value"] if isinstance(c, Mapping) else c for c in choices]
+def _owners(option: Option) -> str:
+    """Which fields take ``option``, for a message: "text", "number", ..."""
+    names = [name for name, kind in FIELD_TYPES.items() if option.name in kind.options]
+    return "text" if set(names) == TEXT_TYPES else " or ".join(names)
 
 
 class _Validator:
@@ -262,7 +191,7 @@ class _Validator:
             by_key = {f.key: f for f in fields}
             if label not in raw_keys:
                 self.error(where, f"label {label!r} is not one of the collection's fields")
-            elif label in by_key and by_key[label].type == FieldType.REFERENCE:
+            elif label in by_key and field_type(by_key[label].type).is_reference:
                 self.error(where, f"label {label!r} is a reference field; a label cannot be one")
         return CollectionSpec(key=key, name=name, label=label, fields=tuple(fields))
 
@@ -286,32 +215,52 @@ class _Validator:
 
         type_ = data.get("type")
         if type_ is None:
-            self.error(where, f"missing 'type' (one of {', '.join(FieldType.values)})")
+            self.error(where, f"missing 'type' (one of {', '.join(FIELD_TYPES)})")
             return None
-        if type_ not in FieldType.values:
-            self.error(where, f"unknown type {type_!r} (one of {', '.join(FieldType.values)})")
+        if type_ not in FIELD_TYPES:
+            self.error(where, f"unknown type {type_!r} (one of {', '.join(FIELD_TYPES)})")
+            return None
+        kind = FIELD_TYPES[type_]
+        values = {"name": self.text(where, "name", data.get("name"), default=default_name(key))}
+        for option in OPTIONS:
+            value = data.get(option.name)
+            if value is None:
+                continue
+            if not option.every_type and option.name not in kind.options:
+                self.error(
+                    where, f"{option.name!r} applies to {_owners(option)} fields only, not {type_}"
+                )
+            elif option.check is None:
+                values[option.attribute] = value
+            else:
+                try:
+                    values[option.attribute] = option.check(value)
+                except OptionError as exc:
+                    message = str(exc) if exc.standalone else f"{option.name!r} {exc}"
+                    self.error(where, message)
+        if len(self.errors) > errors_before:
             return None
 
-        spec = FieldSpec(
-            key=key,
-            name=self.text(where, "name", data.get("name"), default=default_name(key)),
-            type=type_,
-            required=self.flag(where, data, "required", default=False),
-            translatable=self.flag(where, data, "translatable", default=True),
-            help_text=self.text(where, "help_text", data.get("help_text"), default=""),
-            **self.lengths(where, type_, data),
-            pattern=self.pattern(where, type_, data.get("pattern")),
-            **self.bounds(where, type_, data),
-            choices=self.choices(where, type_, data.get("choices")),
-            **self.reference(where, type_, data),
-        )
-        if "default" in data and data["default"] is not None:
-            spec = self.default(where, spec, data["default"])
+        spec = FieldSpec(key=key, type=type_, **values)
+        for problem in kind.option_problems(spec):
+            self.error(where, problem)
+        if kind.is_reference and spec.reference_to and spec.reference_to not in self.known_keys:
+            self.error(
+                where,
+                f"'to' names {spec.reference_to!r}, which is not a collection in this file "
+                "or organization",
+            )
+        if spec.default is not None:
+            stored, problem = check_default(spec)
+            if problem:
+                self.error(where, f"default {spec.default!r} {problem}")
+            else:
+                spec = dataclasses.replace(spec, default=stored)
         if len(self.errors) > errors_before:
             return None
         return spec
 
-    # Options ---------------------------------------------------------------------------
+    # Keys and collection options -------------------------------------------------------
 
     def valid_key(self, where: str, key) -> bool:
         if key is None:
@@ -334,192 +283,6 @@ class _Validator:
             return default
         return value
 
-    def flag(self, where: str, data: Mapping, option: str, default: bool) -> bool:
-        value = data.get(option, default)
-        if not isinstance(value, bool):
-            self.error(where, f"{option!r} must be true or false, not {value!r}")
-            return default
-        return value
-
-    def not_for(self, where: str, type_: str, data: Mapping, options: Iterable[str], for_: str):
-        for option in options:
-            if data.get(option) is not None:
-                self.error(where, f"{option!r} applies to {for_} fields only, not {type_}")
-
-    def lengths(self, where: str, type_: str, data: Mapping) -> dict:
-        if type_ not in TEXT_TYPES:
-            self.not_for(where, type_, data, ("min_length", "max_length"), "text")
-            return {}
-        values = {}
-        for option in ("min_length", "max_length"):
-            value = data.get(option)
-            if value is not None and not _is_count(value):
-                self.error(where, f"{option!r} must be a whole number >= 0, not {value!r}")
-                value = None
-            values[option] = value
-        low, high = values["min_length"], values["max_length"]
-        if low is not None and high is not None and low > high:
-            self.error(where, f"min_length {low} is greater than max_length {high}")
-        return values
-
-    def pattern(self, where: str, type_: str, value) -> str:
-        if value is None:
-            return ""
-        if type_ not in TEXT_TYPES:
-            self.error(where, f"'pattern' applies to text fields only, not {type_}")
-            return ""
-        allowed = f"one of {', '.join(NAMED_PATTERNS)} or {REGEX_PREFIX}<expression>"
-        if not isinstance(value, str):
-            self.error(where, f"'pattern' must be {allowed}, not {value!r}")
-            return ""
-        if value.startswith(REGEX_PREFIX):
-            expression = value[len(REGEX_PREFIX) :]
-            if not expression:
-                self.error(where, "'pattern' regex:<expression> has an empty expression")
-                return ""
-            try:
-                re.compile(expression)
-            except re.error as exc:
-                self.error(
-                    where, f"'pattern' {expression!r} is not a valid regular expression: {exc}"
-                )
-                return ""
-            return value
-        if value not in NAMED_PATTERNS:
-            self.error(where, f"unknown pattern {value!r} ({allowed})")
-            return ""
-        return value
-
-    def bounds(self, where: str, type_: str, data: Mapping) -> dict:
-        if type_ != FieldType.NUMBER:
-            self.not_for(where, type_, data, ("min", "max"), "number")
-            return {}
-        values = {}
-        for option in ("min", "max"):
-            value = data.get(option)
-            if value is not None and not _is_number(value):
-                self.error(where, f"{option!r} must be a number, not {value!r}")
-                value = None
-            values[option] = None if value is None else float(value)
-        low, high = values["min"], values["max"]
-        if low is not None and high is not None and low > high:
-            self.error(where, f"min {data['min']} is greater than max {data['max']}")
-        return {"min_value": low, "max_value": high}
-
-    def choices(self, where: str, type_: str, value) -> tuple:
-        if type_ != FieldType.DROPDOWN:
-            if value is not None:
-                self.error(where, f"'choices' applies to dropdown fields only, not {type_}")
-            return ()
-        if not isinstance(value, list) or not value:
-            self.error(where, "a dropdown needs 'choices': a list of values or {label, value}")
-            return ()
-        choices, seen = [], set()
-        for index, choice in enumerate(value):
-            if isinstance(choice, Mapping):
-                if set(choice) != {"label", "value"} or not all(
-                    isinstance(choice[k], str) and choice[k] for k in ("label", "value")
-                ):
-                    self.error(
-                        where,
-                        f"choices[{index}] must be a string or {{label, value}} with two "
-                        f"non-empty strings, not {dict(choice)!r}",
-                    )
-                    continue
-                choice_value = choice["value"]
-                choice = {"label": choice["label"], "value": choice_value}
-            elif isinstance(choice, str) and choice:
-                choice_value = choice
-            else:
-                self.error(
-                    where,
-                    f"choices[{index}] must be a non-empty string, not {choice!r} "
-                    "(quote values such as yes, no or 10 in YAML)",
-                )
-                continue
-            if choice_value in seen:
-                self.error(where, f"choice value {choice_value!r} appears twice")
-                continue
-            seen.add(choice_value)
-            choices.append(choice)
-        return tuple(choices)
-
-    def reference(self, where: str, type_: str, data: Mapping) -> dict:
-        if type_ != FieldType.REFERENCE:
-            self.not_for(where, type_, data, ("to", "many"), "reference")
-            return {}
-        to = data.get("to")
-        many = self.flag(where, data, "many", default=False)
-        if to is None:
-            self.error(where, "a reference needs 'to': the key of the collection it points to")
-            return {"many": many}
-        if not isinstance(to, str) or to not in self.known_keys:
-            self.error(
-                where, f"'to' names {to!r}, which is not a collection in this file or organization"
-            )
-            return {"many": many}
-        return {"reference_to": to, "many": many}
-
-    def default(self, where: str, spec: FieldSpec, value) -> FieldSpec:
-        """Check a default against its field's type; returns the spec with the stored form."""
-        type_ = spec.type
-        problem = None
-        if type_ == FieldType.REFERENCE:
-            problem = "reference fields take no default"
-        elif type_ in TEXT_TYPES or type_ == FieldType.MEDIA:
-            if not isinstance(value, str):
-                problem = "must be a string"
-            elif spec.max_length is not None and len(value) > spec.max_length:
-                problem = f"is longer than max_length {spec.max_length}"
-            elif spec.min_length is not None and len(value) < spec.min_length:
-                problem = f"is shorter than min_length {spec.min_length}"
-        elif type_ == FieldType.NUMBER:
-            if not _is_number(value):
-                problem = "must be a number"
-            elif spec.min_value is not None and value < spec.min_value:
-                problem = "is less than min"
-            elif spec.max_value is not None and value > spec.max_value:
-                problem = "is greater than max"
-        elif type_ == FieldType.CHECKBOX:
-            if not isinstance(value, bool):
-                problem = "must be true or false"
-        elif type_ == FieldType.DROPDOWN:
-            if value not in _choice_values(spec.choices):
-                problem = "must be one of the choice values"
-        elif type_ == FieldType.COLOR:
-            if not isinstance(value, str) or not COLOR_RE.match(value):
-                problem = "must be a color like '#1a2b3c'"
-            else:
-                value = value.lower()
-        elif type_ == FieldType.DATE:
-            stored = _date_default(value)
-            if stored is not None:
-                value = stored
-            else:
-                problem = "must be a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM:SS)"
-        if problem:
-            self.error(where, f"default {value!r} {problem}")
-            return spec
-        return dataclasses.replace(spec, default=value)
-
-
-def _date_default(value) -> str | None:
-    """A date default in the stored form ``YYYY-MM-DDTHH:MM:SS``, or None if it is not one."""
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        parsed = dt.datetime.combine(value, dt.time())
-    elif isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    return parsed.replace(microsecond=0).isoformat()
-
 
 def validate_document(data, known_collection_keys: Iterable[str] = ()) -> SchemaDocument:
     """Check a parsed schema document; raises ``SchemaError`` listing every problem.
@@ -533,33 +296,16 @@ def validate_document(data, known_collection_keys: Iterable[str] = ()) -> Schema
 # --- Writing -------------------------------------------------------------------------------
 
 
-def _plain_number(value: float):
-    return int(value) if float(value).is_integer() else value
-
-
 def field_to_data(spec: FieldSpec) -> dict:
     """One field as the file format, without the options that have their default value."""
     data: dict = {"key": spec.key}
     if spec.name != default_name(spec.key):
         data["name"] = spec.name
     data["type"] = spec.type
-    optional = {
-        "required": (spec.required, False),
-        "min_length": (spec.min_length, None),
-        "max_length": (spec.max_length, None),
-        "pattern": (spec.pattern, ""),
-        "min": (None if spec.min_value is None else _plain_number(spec.min_value), None),
-        "max": (None if spec.max_value is None else _plain_number(spec.max_value), None),
-        "choices": ([dict(c) if isinstance(c, Mapping) else c for c in spec.choices], []),
-        "to": (spec.reference_to, ""),
-        "many": (spec.many, False),
-        "default": (spec.default, None),
-        "help_text": (spec.help_text, ""),
-        "translatable": (spec.translatable, True),
-    }
-    for option, (value, default) in optional.items():
-        if value != default:
-            data[option] = value
+    for option in OPTIONS:
+        value = getattr(spec, option.attribute)
+        if value != option.default:
+            data[option.name] = option.export(value) if option.export else value
     return data
 
 

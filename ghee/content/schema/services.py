@@ -1,21 +1,29 @@
 """Schema as code: make an organization's collections match a schema document, and export.
 
-``apply_schema`` is idempotent: applying the same document twice changes nothing the second
-time (and reports no changes). Without ``prune`` nothing is ever deleted; fields and
-collections missing from the document are kept and reported. A collection whose schema
-changes is saved, which moves ``Collection.updated_at``: compiled-schema caches key on it.
+``apply_schema`` (``ghee schema apply``) and ``save_collection`` (the dashboard's schema
+editor) validate and apply the same way. Applying is idempotent: the same document twice
+changes nothing the second time (and reports no changes). Without ``prune`` nothing is ever
+deleted; fields and collections missing from the document are kept and reported. A
+collection whose schema changes is saved, which moves ``Collection.updated_at``: the schema
+cache revalidates on it.
 """
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from ghee.accounts.models import Organization
+from ghee.content.field_types.options import (
+    MODEL_ATTRIBUTES,
+    FieldSpec,
+    model_values,
+    spec_from_model,
+)
 from ghee.content.models import Collection, Field, Item, ItemFieldIndex, ItemLocale
 from ghee.content.schema.document import (
     CollectionSpec,
-    FieldSpec,
     SchemaDocument,
     SchemaError,
     default_name,
@@ -28,23 +36,7 @@ from ghee.content.schema.document import (
 # list is expected, ids of another collection's items).
 SHAPE_ATTRIBUTES = {"type": "type", "many": "many", "reference_to": "to"}
 BATCH_SIZE = 500
-FIELD_COLUMNS = [
-    "order",
-    "name",
-    "type",
-    "required",
-    "min_length",
-    "max_length",
-    "pattern",
-    "min_value",
-    "max_value",
-    "choices",
-    "reference_to",
-    "many",
-    "default",
-    "help_text",
-    "translatable",
-]
+FIELD_COLUMNS = ["order", *MODEL_ATTRIBUTES]
 
 
 @dataclass
@@ -71,9 +63,30 @@ def apply_schema(
     change the stored items cannot follow. With ``dry_run`` the result says what would
     change and the database is left as it was.
     """
+    return _run(
+        lambda: _apply(organization, data, prune_fields=prune, prune_collections=prune),
+        dry_run=dry_run,
+    )
+
+
+def save_collection(
+    organization: Organization, data: Mapping, *, dry_run: bool = False
+) -> ApplyResult:
+    """Make one collection match ``data`` (a collection of a schema document), as the
+    dashboard's schema editor saves it: fields left out are removed, and the other
+    collections are left alone. Raises ``SchemaError`` like ``apply_schema``."""
+    return _run(
+        lambda: _apply(
+            organization, {"collections": [data]}, prune_fields=True, prune_collections=None
+        ),
+        dry_run=dry_run,
+    )
+
+
+def _run(apply, *, dry_run: bool) -> ApplyResult:
     try:
         with transaction.atomic():
-            result = _apply(organization, data, prune=prune)
+            result = apply()
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -81,14 +94,18 @@ def apply_schema(
     return result
 
 
-def _apply(organization: Organization, data: Mapping, *, prune: bool) -> ApplyResult:
+def _apply(
+    organization: Organization, data: Mapping, *, prune_fields: bool, prune_collections: bool | None
+) -> ApplyResult:
+    """``prune_collections``: delete (True) or keep and report (False) the collections
+    missing from ``data``; None leaves them out of it (``data`` is about one collection)."""
     # One apply at a time per organization (SQLite serialises writers anyway).
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     existing = {
         c.key: c
         for c in Collection.objects.filter(organization=organization).prefetch_related("fields")
     }
-    document = validate_document(data, known_collection_keys=() if prune else existing)
+    document = validate_document(data, known_collection_keys=() if prune_collections else existing)
     result = ApplyResult()
     errors: list[str] = []
     for spec in document.collections:
@@ -97,13 +114,14 @@ def _apply(organization: Organization, data: Mapping, *, prune: bool) -> ApplyRe
             _create_collection(organization, spec)
             result.changes.append(f"+ collection {spec.key} ({len(spec.fields)} fields)")
         else:
-            _update_collection(collection, spec, prune, result, errors)
+            _update_collection(collection, spec, prune_fields, result, errors)
     if errors:
         raise SchemaError(errors)
 
-    for key in sorted(set(existing) - set(document.keys)):
+    missing = set(existing) - set(document.keys) if prune_collections is not None else set()
+    for key in sorted(missing):
         collection = existing[key]
-        if prune:
+        if prune_collections:
             items = Item.objects.filter(collection=collection).count()
             collection.delete()
             result.changes.append(f"- collection {key} ({items} items deleted)")
@@ -117,7 +135,7 @@ def _create_collection(organization: Organization, spec: CollectionSpec) -> Coll
         organization=organization, key=spec.key, name=spec.name, label_field=spec.label
     )
     Field.objects.bulk_create(
-        Field(collection=collection, key=f.key, order=order, **f.model_values())
+        Field(collection=collection, key=f.key, order=order, **model_values(f))
         for order, f in enumerate(spec.fields)
     )
     return collection
@@ -142,7 +160,7 @@ def _update_collection(
 
     current = {f.key: f for f in collection.fields.all()}
     before = [m.key for m in sorted(current.values(), key=lambda m: (m.order, m.id))]
-    has_items = collection_has_items(collection)
+    has_items = _collection_has_items(collection)
     wanted = [f.key for f in spec.fields]
     leftover = [k for k in current if k not in wanted]
     removed = set(leftover) if prune else set()
@@ -158,18 +176,18 @@ def _update_collection(
                     collection=collection,
                     key=field_spec.key,
                     order=order[field_spec.key],
-                    **field_spec.model_values(),
+                    **model_values(field_spec),
                 )
             )
             changes.append(f"+ field {spec.key}.{field_spec.key} ({field_spec.type})")
             continue
         if has_items:
-            errors.extend(shape_change_errors(spec.key, model, field_spec))
+            errors.extend(_shape_change_errors(spec.key, model, field_spec))
         differences = _differences(model, field_spec)
         if differences:
             changes.append(f"~ field {spec.key}.{field_spec.key}: {', '.join(differences)}")
         if differences or model.order != order[field_spec.key]:
-            for attribute, value in field_spec.model_values().items():
+            for attribute, value in model_values(field_spec).items():
                 setattr(model, attribute, value)
             model.order = order[field_spec.key]
             to_update.append(model)
@@ -194,23 +212,23 @@ def _update_collection(
     if changes or to_update:
         collection.save()  # moves updated_at: compiled-schema caches key on it
     if to_create or removed:
-        reconcile_item_data(collection, removed_keys=removed)
+        _reconcile_item_data(collection, removed_keys=removed)
     result.changes.extend(changes)
 
 
 def _differences(model: Field, spec: FieldSpec) -> list[str]:
     differences = []
-    for attribute, value in spec.model_values().items():
+    for attribute, value in model_values(spec).items():
         if getattr(model, attribute) != value:
             differences.append(f"{attribute} {getattr(model, attribute)!r} -> {value!r}")
     return differences
 
 
-def collection_has_items(collection: Collection) -> bool:
+def _collection_has_items(collection: Collection) -> bool:
     return Item.objects.filter(collection=collection, deleted_at__isnull=True).exists()
 
 
-def shape_change_errors(collection_key: str, model: Field, spec: FieldSpec) -> Iterable[str]:
+def _shape_change_errors(collection_key: str, model: Field, spec: FieldSpec) -> Iterable[str]:
     """Why ``model`` cannot become ``spec`` in a collection that has items (if it cannot)."""
     for attribute, option in SHAPE_ATTRIBUTES.items():
         old, new = getattr(model, attribute), getattr(spec, attribute)
@@ -222,7 +240,7 @@ def shape_change_errors(collection_key: str, model: Field, spec: FieldSpec) -> I
             )
 
 
-def reconcile_item_data(collection: Collection, removed_keys: Iterable[str] = ()) -> int:
+def _reconcile_item_data(collection: Collection, removed_keys: Iterable[str] = ()) -> int:
     """Give every stored version of the collection's items exactly the schema's field keys.
 
     New fields appear as null, removed fields disappear (with their filter index rows), so
@@ -257,30 +275,14 @@ def _save_rows(batch: list[ItemLocale]) -> int:
     return count
 
 
-def collection_spec(collection: Collection) -> CollectionSpec:
+def _collection_spec(collection: Collection) -> CollectionSpec:
     """A stored collection as a spec (its fields in order)."""
     return CollectionSpec(
         key=collection.key,
         name=collection.name or default_name(collection.key),
         label=collection.label_field,
         fields=tuple(
-            FieldSpec(
-                key=f.key,
-                name=f.name or default_name(f.key),
-                type=f.type,
-                required=f.required,
-                min_length=f.min_length,
-                max_length=f.max_length,
-                pattern=f.pattern,
-                min_value=f.min_value,
-                max_value=f.max_value,
-                choices=tuple(f.choices or ()),
-                reference_to=f.reference_to,
-                many=f.many,
-                default=f.default,
-                help_text=f.help_text,
-                translatable=f.translatable,
-            )
+            dataclasses.replace(spec_from_model(f), name=f.name or default_name(f.key))
             for f in sorted(collection.fields.all(), key=lambda f: (f.order, f.id))
         ),
     )
@@ -289,4 +291,4 @@ def collection_spec(collection: Collection) -> CollectionSpec:
 def export_schema(organization: Organization) -> dict:
     """The organization's collections in the schema file format (defaults left out)."""
     collections = Collection.objects.filter(organization=organization).prefetch_related("fields")
-    return document_to_data(SchemaDocument(tuple(collection_spec(c) for c in collections)))
+    return document_to_data(SchemaDocument(tuple(_collection_spec(c) for c in collections)))

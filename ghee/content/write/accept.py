@@ -18,7 +18,7 @@ from django.utils import timezone
 from ghee.accounts.models import ApiToken
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import IdempotencyKey, Item, ItemLocale, Job
-from ghee.content.write.validation import CompiledSchema
+from ghee.content.schema.compiled import CompiledSchema
 
 PENDING_BODY = {"status": "pending"}
 

@@ -2,10 +2,11 @@
 
 For each (item, locale) the draft rows (``published=False``) mirror ``data`` and the
 published rows mirror ``published_data``: one row per field with a non-null value, one row
-per id for a many-reference, none for an empty list. ``text_value`` is ``str(value)[:255]``
-for text-like types, ``"true"``/``"false"`` for checkboxes and ``str(id)`` for references;
-``number_value`` is ``float(value)`` for numbers and references. Callers run these inside
-the transaction that changes the values.
+per id for a many-reference, none for an empty list. Each field type encodes its values
+(``FieldType.index``): ``text_value`` is ``str(value)[:255]`` for text-like types,
+``"true"``/``"false"`` for checkboxes and ``str(id)`` for references; ``number_value`` is
+``float(value)`` for numbers and references. Callers run these inside the transaction that
+changes the values.
 """
 
 from collections.abc import Iterable, Mapping
@@ -13,24 +14,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from ghee.content.choices import FieldType
 from ghee.content.models import ItemFieldIndex, ItemLocale
-from ghee.content.write.validation import CompiledField
+from ghee.content.schema.compiled import CompiledField
 from ghee.core.bulk_insert import insert_rows
-
-
-def _rows_for_value(field: CompiledField, value: Any) -> list[tuple[str | None, float | None]]:
-    if value is None or value == []:
-        return []
-    if field.type == FieldType.REFERENCE:
-        ids = value if isinstance(value, list) else [value]
-        return [(str(item_id), float(item_id)) for item_id in ids]
-    if field.type == FieldType.NUMBER:
-        return [(None, float(value))] if not isinstance(value, bool) else []
-    if field.type == FieldType.CHECKBOX:
-        return [("true" if value else "false", None)]
-    return [(str(value)[:255], None)]
-
 
 IndexRow = tuple[int, int, str, bool, str, str | None, float | None]
 _COLUMNS = (
@@ -58,7 +44,10 @@ def index_rows(
         return []
     rows = []
     for key, field in fields.items():
-        for text_value, number_value in _rows_for_value(field, data.get(key)):
+        value = data.get(key)
+        if value is None or value == []:
+            continue
+        for text_value, number_value in field.kind.index(value):
             rows.append((item_id, collection_id, locale, published, key, text_value, number_value))
     return rows
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import Job
+from ghee.content.schema.cache import schema_cache
 from ghee.content.write.pipeline import (
     JobContext,
     JobFailed,
@@ -38,7 +39,6 @@ from ghee.content.write.pipeline import (
     job_error,
     prepare,
 )
-from ghee.content.write.validation import schema_cache
 from ghee.core.leases import OPEN_STATUSES, Lease, LeaseQueue
 
 logger = logging.getLogger("ghee.jobs")

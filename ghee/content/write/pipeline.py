@@ -26,9 +26,10 @@ from django.db import connections, router
 
 from ghee.content.choices import ItemStatus, JobKind
 from ghee.content.models import Item, ItemLocale, Job
+from ghee.content.schema.compiled import CompiledSchema
 from ghee.content.write.indexing import drop_item_index, insert_index_rows, reindex
 from ghee.content.write.indexing import index_rows as _index_rows
-from ghee.content.write.validation import CompiledSchema
+from ghee.content.write.validation import missing_reference_message, missing_references
 from ghee.core import outbox
 from ghee.core.bulk_insert import insert_rows
 
@@ -112,7 +113,7 @@ def record_events(contexts: list[JobContext]) -> None:
                         "collection": schema.collection_key,
                         "item_id": change.item_id,
                         "locale": change.locale or None,
-                        "default_locale": change.locale == schema.default_locale,
+                        "default_locale": change.locale == schema.locales.default,
                         "status": str(change.status),
                         "label": change.data.get(label_field) if label_field else None,
                         "editor": job.token.name if job.token_id else "",
@@ -141,23 +142,10 @@ def _check_references(ctx: JobContext, elements: list[tuple[int | None, dict]]) 
                 spec = ctx.schema.fields.get(key)
                 if spec is None or spec.reference_collection_id is None or value in (None, []):
                     continue
-                wanted.append((index, locale, spec, value if spec.many else [value]))
-    if not wanted:
-        return
-    ids = {item_id for *_, ids in wanted for item_id in ids}
-    found = dict(
-        Item.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("id", "collection_id")
-    )
+                wanted.append(((index, locale), spec, value if spec.many else [value]))
     errors = [
-        job_error(
-            f'Item {item_id} does not exist in collection "{spec.reference_key}".',
-            index,
-            locale or None,
-            spec.key,
-        )
-        for index, locale, spec, ids in wanted
-        for item_id in ids
-        if found.get(item_id) != spec.reference_collection_id
+        job_error(missing_reference_message(spec, item_id), index, locale or None, spec.key)
+        for (index, locale), spec, item_id in missing_references(wanted)
     ]
     if errors:
         raise JobFailed(errors)

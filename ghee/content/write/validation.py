@@ -1,56 +1,39 @@
-"""Validate Write API bodies against a collection's schema, compiled once per process.
+"""Validate Write API bodies against a collection's compiled schema (``schema.cache``).
 
-A ``CompiledSchema`` holds one ``clean`` function per field; cleaning turns an accepted
-value into its canonical stored form (see the shared value formats in the docs) or raises
-``FieldError`` with a DRF-style message. ``schema_cache`` serves compiled schemas with no
-query while fresh (``GHEE_SCHEMA_CACHE_SECONDS``); after that one cheap query checks
-``(collection.id, collection.updated_at)`` and the organization's locales, and recompiles
-only if they changed. Whoever changes a collection's fields must save the collection too,
-so ``updated_at`` moves.
+Each value is cleaned by its field's type (``ghee.content.field_types``) into its
+canonical stored form, or refused with a DRF-style message.
 
 Errors mirror the request body: ``{"fields": {"<index>": {"<locale>": {"<field>": [msg]}}}}``
 for a create in an organization with locales, ``{"fields": {"<index>": {"<field>": [msg]}}}``
 without locales, and the same without the index for PUT/PATCH.
 """
 
-import dataclasses
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from ghee.accounts.models import Locale
-from ghee.content.choices import FieldType, ItemStatus
-from ghee.content.field_values import (
-    MAX_ITEMS_PER_REQUEST,
-    NOT_BLANK,
+from ghee.content.choices import ItemStatus
+from ghee.content.field_types.values import (
     NOT_EMPTY_LIST,
-    NOT_NULL,
     REQUIRED,
-    TEXT_TYPES,
     FieldError,
-    clean_color,
-    clean_date,
-    cleaner_for,
     json_type_name,
     show_value,
-    to_number,
 )
-from ghee.content.models import Collection, Field, Item
-from ghee.core.cache import TtlCache
+from ghee.content.models import Item
+from ghee.content.schema.compiled import CompiledField, CompiledSchema
 
-__all__ = [
-    "BodyInvalid",
-    "CompiledField",
-    "CompiledSchema",
-    "FieldError",
-    "clean_color",
-    "clean_date",
-    "schema_cache",
-    "to_number",
-    "validate_change",
-    "validate_create",
-]
+MAX_ITEMS_PER_REQUEST = 100
+Where = TypeVar("Where")
+# The key of the item's id in what a read returns: no field may be called that, so an
+# element of "fields" may carry it (a read sent back as a write); it is ignored.
+READ_META = "meta"
+# Other members beside "fields" or "status" are ignored (a read sent back as a write carries
+# the item's "meta", some clients add its "id"), but a body with neither does nothing.
+VALUES_GO_UNDER_FIELDS = (
+    'Values go under "fields", e.g. {"fields": {"<field key>": <value>}}; '
+    'this body has neither "fields" nor "status".'
+)
 
 
 class BodyInvalid(Exception):
@@ -59,159 +42,6 @@ class BodyInvalid(Exception):
     def __init__(self, detail: dict) -> None:
         super().__init__(detail)
         self.detail = detail
-
-
-# --- Compiled schema ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledField:
-    key: str
-    type: str
-    required: bool
-    translatable: bool
-    many: bool
-    reference_collection_id: int | None
-    reference_key: str
-    clean_value: Callable[[Any], Any]
-    empty: Any
-    default: Any
-
-    def clean(self, value: Any) -> Any:
-        """Canonical value, ``empty`` for null/blank, or FieldError."""
-        if value is None:
-            return self.empty
-        if value == "" and self.type not in TEXT_TYPES:
-            return self.empty
-        if self.type == FieldType.REFERENCE and self.reference_collection_id is None:
-            raise FieldError(f'The referenced collection "{self.reference_key}" does not exist.')
-        return self.clean_value(value)
-
-    def emptiness_error(self, raw: Any, cleaned: Any) -> str | None:
-        """For a required field: why ``raw`` (cleaned to ``cleaned``) does not fill it."""
-        if raw is None:
-            return NOT_NULL
-        if raw == "" or (self.type in TEXT_TYPES and cleaned == ""):
-            return NOT_BLANK
-        if cleaned == [] and self.many:
-            return NOT_EMPTY_LIST
-        if cleaned is None:
-            return NOT_NULL
-        return None
-
-
-@dataclass(frozen=True)
-class CompiledSchema:
-    organization_id: int
-    collection_id: int
-    collection_key: str
-    updated_at: datetime
-    locale_rows: tuple[tuple[str, bool], ...]
-    fields: dict[str, CompiledField]
-
-    @property
-    def locales(self) -> tuple[str, ...]:
-        return tuple(code for code, _ in self.locale_rows)
-
-    @property
-    def default_locale(self) -> str:
-        for code, is_default in self.locale_rows:
-            if is_default:
-                return code
-        return self.locale_rows[0][0] if self.locale_rows else ""
-
-    def empty_data(self) -> dict[str, Any]:
-        return {key: spec.default for key, spec in self.fields.items()}
-
-
-def _compile_field(spec: Field, reference_ids: dict[str, int]) -> CompiledField:
-    is_many = spec.type == FieldType.REFERENCE and spec.many
-    clean_value = cleaner_for(spec)
-    empty = [] if is_many else None
-    field = CompiledField(
-        key=spec.key,
-        type=spec.type,
-        required=spec.required,
-        translatable=spec.translatable,
-        many=is_many,
-        reference_collection_id=reference_ids.get(spec.reference_to),
-        reference_key=spec.reference_to,
-        clean_value=clean_value,
-        empty=empty,
-        default=empty,
-    )
-    default = empty
-    if spec.default is not None:
-        try:
-            default = field.clean(spec.default)
-        except FieldError:
-            default = empty
-    return dataclasses.replace(field, default=default)
-
-
-def compile_schema(
-    collection: Collection, locale_rows: tuple[tuple[str, bool], ...]
-) -> CompiledSchema:
-    specs = list(Field.objects.filter(collection_id=collection.pk).order_by("order", "id"))
-    targets = {spec.reference_to for spec in specs if spec.type == FieldType.REFERENCE}
-    reference_ids = dict(
-        Collection.objects.filter(
-            organization_id=collection.organization_id, key__in=targets
-        ).values_list("key", "id")
-    )
-    return CompiledSchema(
-        organization_id=collection.organization_id,
-        collection_id=collection.pk,
-        collection_key=collection.key,
-        updated_at=collection.updated_at,
-        locale_rows=locale_rows,
-        fields={spec.key: _compile_field(spec, reference_ids) for spec in specs},
-    )
-
-
-class SchemaCache:
-    """Per-process compiled schemas by ``(organization id, collection key)``.
-
-    An expired entry is revalidated, not recompiled, while the collection's ``updated_at``
-    and the organization's locales are unchanged.
-    """
-
-    def __init__(self) -> None:
-        self._cache: TtlCache[CompiledSchema] = TtlCache("GHEE_SCHEMA_CACHE_SECONDS")
-
-    def get(self, organization_id: int, key: str) -> CompiledSchema | None:
-        return self._cache.get(
-            (organization_id, key), lambda cached: self._load(organization_id, key, cached)
-        )
-
-    @staticmethod
-    def _load(
-        organization_id: int, key: str, cached: CompiledSchema | None
-    ) -> CompiledSchema | None:
-        if not isinstance(key, str) or len(key) > 100:
-            return None
-        collection = Collection.objects.filter(organization_id=organization_id, key=key).first()
-        if collection is None:
-            return None
-        locale_rows = tuple(
-            Locale.objects.filter(organization_id=organization_id)
-            .order_by("order", "code")
-            .values_list("code", "is_default")
-        )
-        if (
-            cached is not None
-            and cached.collection_id == collection.pk
-            and cached.updated_at == collection.updated_at
-            and cached.locale_rows == locale_rows
-        ):
-            return cached
-        return compile_schema(collection, locale_rows)
-
-    def clear(self) -> None:
-        self._cache.clear()
-
-
-schema_cache = SchemaCache()
 
 
 # --- Request bodies ----------------------------------------------------------------------------
@@ -238,6 +68,33 @@ class _Errors:
         return bool(self.tree)
 
 
+def missing_references(
+    wanted: Iterable[tuple[Where, CompiledField, list[int]]],
+) -> list[tuple[Where, CompiledField, int]]:
+    """The referenced ids that are not live items of their field's target collection.
+
+    ``wanted`` holds ``(where, field, ids)``; one query answers for all of them. Used when a
+    write is accepted and again when its job applies (an item may be deleted in between).
+    """
+    wanted = list(wanted)
+    if not wanted:
+        return []
+    ids = {item_id for _, _, ids in wanted for item_id in ids}
+    found = dict(
+        Item.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list("id", "collection_id")
+    )
+    return [
+        (where, field, item_id)
+        for where, field, ids in wanted
+        for item_id in ids
+        if found.get(item_id) != field.reference_collection_id
+    ]
+
+
+def missing_reference_message(field: CompiledField, item_id: int) -> str:
+    return f'Item {item_id} does not exist in collection "{field.reference_key}".'
+
+
 @dataclass
 class _References:
     """Reference ids seen in a body, checked with one query at the end."""
@@ -245,21 +102,8 @@ class _References:
     wanted: list[tuple[tuple[str, ...], CompiledField, list[int]]]
 
     def check(self, errors: _Errors) -> None:
-        if not self.wanted:
-            return
-        ids = {item_id for _, _, ids in self.wanted for item_id in ids}
-        found = dict(
-            Item.objects.filter(pk__in=ids, deleted_at__isnull=True).values_list(
-                "id", "collection_id"
-            )
-        )
-        for path, field, ids in self.wanted:
-            missing = [i for i in ids if found.get(i) != field.reference_collection_id]
-            for item_id in missing:
-                errors.add(
-                    path,
-                    f'Item {item_id} does not exist in collection "{field.reference_key}".',
-                )
+        for path, field, item_id in missing_references(self.wanted):
+            errors.add(path, missing_reference_message(field, item_id))
 
 
 def _status(body: dict, errors: _Errors, default: str | None) -> str | None:
@@ -288,14 +132,15 @@ def _split_locales(
         return None
     if not element and mode == "update":
         return {}
-    if not schema.locale_rows:
+    codes = schema.locales.codes
+    if not codes:
         return {"": element}
-    codes = schema.locales
     nested = any(key in codes for key in element) or (
-        element and all(isinstance(value, dict) for value in element.values())
+        element
+        and all(isinstance(value, dict) for key, value in element.items() if key != READ_META)
     )
     if not nested:
-        return {schema.default_locale: element}
+        return {schema.locales.default: element}
     by_locale: dict[str, dict] = {}
     for code, values in element.items():
         if code not in codes:
@@ -332,7 +177,8 @@ def _clean_element(
         for key, raw in raw_values.items():
             field = fields.get(key)
             if field is None:
-                errors.add((*where, str(key)), "Unknown field.")
+                if key != READ_META:  # an item as a read returns it: its meta is no field
+                    errors.add((*where, str(key)), "Unknown field.")
                 continue
             try:
                 value = field.clean(raw)
@@ -422,7 +268,9 @@ def validate_change(schema: CompiledSchema, body: Any, *, partial: bool) -> dict
     references = _References([])
     status = _status(body, errors, None)
     cleaned: dict = {}
-    if "fields" not in body and not partial:
+    if "fields" not in body and "status" not in body:
+        errors.add(("fields",), VALUES_GO_UNDER_FIELDS)
+    elif "fields" not in body and not partial:
         errors.add(("fields",), REQUIRED)
     elif "fields" in body:
         cleaned = (
