@@ -399,10 +399,8 @@ class EgressResponse:
                 chunk = self._raw.read1(CHUNK_SIZE, decode_content=True)
             except urllib3.exceptions.DecodeError:
                 raise BadResponse(f"the body from {self.host} could not be decoded") from None
-            except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
-                if self._deadline.expired:
-                    raise self._deadline.error() from None
-                raise ConnectionFailed(f"the connection to {self.host} broke") from None
+            except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
+                raise _read_error(exc, self.host, self._deadline) from None
             if not chunk:
                 if self._deadline.expired:  # the watchdog closed the socket
                     raise self._deadline.error()
@@ -508,13 +506,23 @@ def _send(target: Target, addresses: list[IPAddress], method, headers, body, dea
                 decode_content=True,
             )
             return conn, conn.getresponse()
-        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
+        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
             deadline.cancel()
             conn.close()
-            if deadline.expired:
-                raise deadline.error() from None
-            raise BadResponse(f"no valid HTTP response from {target.host}") from None
+            error = _read_error(exc, target.host, deadline)
+            if isinstance(error, ConnectionFailed) and not isinstance(exc, OSError):
+                error = BadResponse(f"no valid HTTP response from {target.host}")
+            raise error from None
     raise failure
+
+
+def _read_error(exc: Exception, host: str, deadline: _Deadline) -> EgressError:
+    """What a failed read means: the deadline, a silent server, or a broken connection."""
+    if deadline.expired:
+        return deadline.error()
+    if isinstance(exc, TimeoutError | urllib3.exceptions.ReadTimeoutError):
+        return TimedOut(f"{host} sent nothing for {settings.GHEE_EGRESS_READ_TIMEOUT:g} s")
+    return ConnectionFailed(f"the connection to {host} broke")
 
 
 def _connection(target: Target, address: IPAddress, deadline: _Deadline):

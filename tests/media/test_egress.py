@@ -244,6 +244,28 @@ def test_slow_dripped_headers_hit_the_total_deadline(allow_loopback, settings):
         stop.set()
 
 
+@pytest.mark.parametrize("sends_headers", [False, True])
+def test_a_silent_server_hits_the_read_timeout(allow_loopback, settings, sends_headers):
+    settings.GHEE_EGRESS_READ_TIMEOUT = 0.5
+    stop = threading.Event()
+
+    def silent(handler):
+        if sends_headers:
+            handler.send_response(200)
+            handler.send_header("Content-Length", "10")
+            handler.end_headers()
+            handler.wfile.flush()
+        stop.wait(5)
+
+    url = allow_loopback.route("/silent", silent)
+    try:
+        with pytest.raises(TimedOut, match=r"127\.0\.0\.1 sent nothing for 0\.5 s") as error:
+            fetch(url)
+    finally:
+        stop.set()
+    assert error.value.retryable
+
+
 def test_a_redirect_loop_stops_after_five_hops(allow_loopback):
     server = allow_loopback
     url = server.redirect("/loop", "/loop")
