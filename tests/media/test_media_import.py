@@ -267,3 +267,38 @@ def test_deleting_an_asset_removes_its_file_after_commit(
         services.delete_asset(asset)
     assert MediaAsset.objects.count() == 0
     assert not default_storage.exists(asset.file.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_bytes_at_once_make_one_asset(source, media_storage):
+    """Both downloads finish together (the server holds them at a barrier), then both store."""
+    from django.db import connection
+
+    org = create_organization("acme", "Acme")
+    png = samples.png_bytes()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def together(handler):
+        barrier.wait()
+        source._send(handler, 200, png, {"Content-Type": "image/png"})
+
+    urls = [source.route("/one.png", together), source.route("/two.png", together)]
+    results, errors = [], []
+
+    def run(url):
+        try:
+            results.append(import_from_url(org, url).id)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert len(results) == 2 and results[0] == results[1]
+    assert MediaAsset.objects.count() == 1
+    assert len(stored_files(media_storage)) == 1
