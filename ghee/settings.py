@@ -322,3 +322,7 @@ GHEE_MEDIA_TMP_DIR = Path(os.environ.get("GHEE_MEDIA_TMP_DIR", DATA_DIR / "tmp")
 MIDDLEWARE[MIDDLEWARE.index("django.middleware.gzip.GZipMiddleware")] = (
     "ghee.media.middleware.RangeAwareGZipMiddleware"
 )
+# A job's media URLs are downloaded this many at once, at most GHEE_MEDIA_FETCH_PER_HOST of
+# them from one host (ghee.media.downloads).
+GHEE_MEDIA_FETCH_CONCURRENCY = _env_int("GHEE_MEDIA_FETCH_CONCURRENCY", 4)
+GHEE_MEDIA_FETCH_PER_HOST = _env_int("GHEE_MEDIA_FETCH_PER_HOST", 2)
