@@ -23,6 +23,7 @@ from ghee.core.egress import (
     TooLarge,
     TooManyRedirects,
     open_url,
+    urls,
 )
 from tests.media.samples import gzip_bytes
 from tests.media.servers import LoopbackServer
@@ -37,7 +38,7 @@ def fetch(url: str, **kwargs) -> bytes:
 @pytest.fixture
 def resolve(monkeypatch):
     names: dict[str, list[str]] = {}
-    monkeypatch.setattr(egress, "resolve_host", lambda host, port: names[host])
+    monkeypatch.setattr(urls, "resolve_host", lambda host, port: names[host])
     return names
 
 

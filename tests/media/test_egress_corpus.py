@@ -8,8 +8,8 @@ session-wide loopback guard in tests/conftest.py fails the test if one leaves lo
 
 import pytest
 
-from ghee.core import egress
 from ghee.core.egress import BadURL, BlockedAddress, EgressError, open_url
+from ghee.core.egress import urls as egress_urls
 from tests.media.servers import LoopbackServer
 
 # Addresses a fetch must never reach (by default, without GHEE_EGRESS_ALLOW_NETWORKS).
@@ -158,7 +158,7 @@ def resolver(monkeypatch):
 
     stub = Resolver()
     stub.calls = []
-    monkeypatch.setattr(egress, "resolve_host", stub)
+    monkeypatch.setattr(egress_urls, "resolve_host", stub)
     return stub
 
 

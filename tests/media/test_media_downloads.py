@@ -43,9 +43,9 @@ def gauge():
 
 @pytest.fixture
 def hosts(monkeypatch):
-    from ghee.core import egress
+    from ghee.core.egress import urls
 
-    monkeypatch.setattr(egress, "resolve_host", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(urls, "resolve_host", lambda host, port: ["127.0.0.1"])
 
 
 def test_downloads_run_together_within_both_limits(
