@@ -25,6 +25,7 @@ from ghee.media.services import (
 )
 from tests.media import samples
 from tests.media.conftest import stored_files
+from tests.media.test_egress_corpus import BLOCKED_LITERAL_URLS
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +194,15 @@ def test_a_redirect_to_the_metadata_service_is_refused(source, org, settings, co
         import_from_url(org, url)
     assert connects == [("127.0.0.1", source.port)]
     assert MediaAsset.objects.count() == 0
+
+
+@pytest.mark.parametrize("url", BLOCKED_LITERAL_URLS)
+def test_the_ssrf_corpus_stores_nothing(url, org, settings, media_storage, connects):
+    with pytest.raises(MediaImportError) as error:
+        import_from_url(org, url)
+    assert str(error.value).startswith(("bad URL", "blocked address"))
+    assert connects == []
+    assert_nothing_kept(media_storage, settings)
 
 
 def test_the_default_settings_refuse_loopback(server, org, settings, media_storage, connects):
