@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -223,11 +224,32 @@ def own_asset_for_url(organization_id: int, url: str) -> MediaAsset | None:
     Such a URL is kept as it is (no download). A ghee media URL of another organization, or
     of no asset, returns None.
     """
-    for base in media_base_urls():
-        if url.startswith(base):
-            name = unquote(urlsplit(url[len(base) :]).path)
-            return MediaAsset.objects.filter(organization_id=organization_id, file=name).first()
-    return None
+    return own_assets_for_urls(organization_id, [url]).get(url)
+
+
+def own_assets_for_urls(organization_id: int, urls: Iterable[str]) -> dict[str, MediaAsset]:
+    """``own_asset_for_url`` for many URLs in one query (a job's values, a page of reads)."""
+    bases = media_base_urls()
+    names: dict[str, str] = {}
+    for url in urls:
+        for base in bases:
+            if url and url.startswith(base):
+                names[url] = unquote(urlsplit(url[len(base) :]).path)
+                break
+    if not names:
+        return {}
+    assets = MediaAsset.objects.filter(
+        organization_id=organization_id, file__in=set(names.values())
+    )
+    by_name = {asset.file.name: asset for asset in assets}
+    return {url: by_name[name] for url, name in names.items() if name in by_name}
+
+
+def alt_text_by_url(organization_id: int, urls: Iterable[str]) -> dict[str, str]:
+    """The alt text of each of ghee's own media URLs (for reads with ``alt_media_text=1``)."""
+    return {
+        url: asset.alt_text for url, asset in own_assets_for_urls(organization_id, urls).items()
+    }
 
 
 def delete_asset(asset: MediaAsset) -> None:

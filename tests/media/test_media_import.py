@@ -312,3 +312,15 @@ def test_two_imports_of_the_same_bytes_at_once_make_one_asset(source, media_stor
     assert len(results) == 2 and results[0] == results[1]
     assert MediaAsset.objects.count() == 1
     assert len(stored_files(media_storage)) == 1
+
+
+def test_own_urls_and_their_alt_text_in_one_query(source, org, django_assert_num_queries, settings):
+    lamp = import_from_url(org, source.serve("/lamp.png", samples.png_bytes()), alt="A lamp")
+    chair = import_from_url(org, source.serve("/chair.png", samples.png_bytes(color=(1, 2, 3))))
+    urls = [lamp.url, chair.url, "https://elsewhere.example/x.png", "", lamp.url]
+    with django_assert_num_queries(1):
+        found = services.own_assets_for_urls(org.id, urls)
+    assert found == {lamp.url: lamp, chair.url: chair}
+    assert services.alt_text_by_url(org.id, urls) == {lamp.url: "A lamp", chair.url: ""}
+    with django_assert_num_queries(0):
+        assert services.alt_text_by_url(org.id, ["https://elsewhere.example/x.png"]) == {}
