@@ -186,7 +186,7 @@ def store_media(organization_id: int, fetched: FetchedMedia, *, alt: str = "") -
     except IntegrityError:
         asset = MediaAsset.objects.get(organization_id=organization_id, sha256=fetched.sha256)
         return _with_alt(asset, alt)
-    logger.info("media: stored %s (%s, %d bytes)", name, asset.content_type, asset.size)
+    logger.debug("media: stored %s (%s, %d bytes)", name, asset.content_type, asset.size)
     return asset
 
 

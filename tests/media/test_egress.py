@@ -327,3 +327,15 @@ def test_https_never_redirects_down_to_http(tls_server):
     tls_server.redirect("/down", "http://media.test/")
     with pytest.raises(BadURL, match="refused a redirect from https to http"):
         fetch(f"https://media.test:{tls_server.port}/down")
+
+
+def test_refusals_are_logged_for_operators_without_credentials(caplog, resolve):
+    resolve["intranet.test"] = ["10.0.0.7"]
+    with caplog.at_level("INFO", logger="ghee.core.egress"), pytest.raises(egress.BlockedAddress):
+        fetch("http://intranet.test/report.pdf?token=secret#frag")
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "egress (test) refused http://intranet.test/report.pdf: "
+        "blocked address: intranet.test is not a public address"
+    )

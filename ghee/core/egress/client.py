@@ -9,7 +9,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
@@ -20,6 +20,7 @@ from ghee.core.egress.addresses import IPAddress
 from ghee.core.egress.errors import (
     BadResponse,
     BadURL,
+    BlockedAddress,
     ConnectionFailed,
     EgressError,
     HTTPStatusError,
@@ -176,7 +177,7 @@ def open_url(
                         method, body = "GET", None
                     continue
                 _check_declared_length(raw, max_bytes)
-                logger.info("egress (%s): %s %s -> %s", purpose, method, target.host, raw.status)
+                logger.debug("egress (%s): %s %s -> %s", purpose, method, target.host, raw.status)
                 yield EgressResponse(
                     raw, url=current, host=target.host, max_bytes=max_bytes, deadline=deadline
                 )
@@ -186,9 +187,22 @@ def open_url(
                 raw.close()
                 conn.close()
         raise TooManyRedirects("too many redirects")  # not reached: the loop returns
-    except EgressError as exc:
-        logger.info("egress (%s) refused or failed: %s", purpose, exc)
+    except BlockedAddress as exc:
+        # Someone asked ghee to reach a non-public address: worth an operator's attention.
+        logger.warning("egress (%s) refused %s: %s", purpose, _for_log(url), exc)
         raise
+    except EgressError as exc:
+        logger.info("egress (%s) failed for %s: %s", purpose, _for_log(url), exc)
+        raise
+
+
+def _for_log(url: str) -> str:
+    """The URL without user info, query or fragment, which may carry credentials."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unparseable URL)"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"[:300]
 
 
 def _check_declared_length(raw, max_bytes: int) -> None:

@@ -1,11 +1,28 @@
 """``ghee media import URL --org SLUG [--alt TEXT]`` and ``ghee media list --org SLUG``."""
 
+import contextlib
+import logging
+
 from django.core.management.base import CommandError
 from django.template.defaultfilters import filesizeformat
 
 from ghee.core.management.base import GheeCommand
 from ghee.media.models import MediaAsset
 from ghee.media.services import MediaImportError, import_from_url
+
+
+@contextlib.contextmanager
+def _quiet_logs(enabled: bool):
+    loggers = [logging.getLogger(name) for name in ("ghee.core.egress", "ghee.media")]
+    levels = [logger.level for logger in loggers]
+    if enabled:
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Command(GheeCommand):
@@ -24,10 +41,12 @@ class Command(GheeCommand):
 
     def handle(self, *args, action, **options):
         organization = self.organization(options["org"])
-        if action == "import":
+        if action == "list":
+            return self.list(organization)
+        # The command says what happened itself; the egress and media logs (a refusal is a
+        # warning there, for workers) would repeat it. -v 2 shows them.
+        with _quiet_logs(enabled=options["verbosity"] < 2):
             self.import_url(organization, options["url"], options["alt"])
-        else:
-            self.list(organization)
 
     def import_url(self, organization, url: str, alt: str) -> None:
         known = set(
