@@ -37,7 +37,7 @@ class Target:
             port = parts.port
         except ValueError:
             raise BadURL("bad URL: the port is not a number from 0 to 65535") from None
-        self.port = port or DEFAULT_PORTS[self.scheme]
+        self.port = DEFAULT_PORTS[self.scheme] if port is None else port
         self.host, self.literal = _parse_host(parts.netloc)
         if self.port not in allowed_ports():
             raise BlockedAddress(f"blocked address: port {self.port} is not allowed")
