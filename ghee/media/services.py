@@ -157,7 +157,8 @@ def store_media(organization_id: int, fetched: FetchedMedia, *, alt: str = "") -
 
     Safe to repeat and to race: a file an interrupted run already stored is reused (the name
     is derived from the bytes), and of two concurrent creations one wins the unique
-    (organization, sha256) constraint and the other returns the winner's row. ``alt`` fills
+    (organization, sha256) constraint and the other returns the winner's row (removing the
+    copy it wrote, if the winner's file has another name). ``alt`` fills
     an empty alt text; it never replaces one.
     """
     asset = MediaAsset.objects.filter(
@@ -166,7 +167,8 @@ def store_media(organization_id: int, fetched: FetchedMedia, *, alt: str = "") -
     if asset is not None:
         return _with_alt(asset, alt)
     name = stored_copy(organization_id, fetched.sha256, fetched.size)
-    if name is None:
+    written = name is None
+    if written:
         name = f"{asset_key(organization_id, fetched.sha256)}/{fetched.filename}"
         with open(fetched.path, "rb") as source:
             name = default_storage.save(name, File(source, name=fetched.filename))
@@ -184,7 +186,11 @@ def store_media(organization_id: int, fetched: FetchedMedia, *, alt: str = "") -
                 alt_text=alt,
             )
     except IntegrityError:
+        # A concurrent import of the same bytes committed first. If it came from a URL with
+        # another file name, the copy this run wrote is nobody's: remove it.
         asset = MediaAsset.objects.get(organization_id=organization_id, sha256=fetched.sha256)
+        if written and name != asset.file.name:
+            default_storage.delete(name)
         return _with_alt(asset, alt)
     logger.debug("media: stored %s (%s, %d bytes)", name, asset.content_type, asset.size)
     return asset

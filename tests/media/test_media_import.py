@@ -247,18 +247,26 @@ def test_a_rerun_after_a_crash_reuses_the_stored_file(source, org, media_storage
     assert asset.file.name == stored[0]
 
 
+@pytest.mark.parametrize("winner_file_seen", [True, False])
 def test_a_concurrent_import_of_the_same_bytes_returns_the_winners_row(
-    source, org, media_storage, monkeypatch
+    source, org, media_storage, monkeypatch, winner_file_seen
 ):
-    """The other import commits between our lookup and our insert: we get its row."""
-    url = source.serve("/a.png", samples.png_bytes())
+    """The other import (from another URL) commits between our lookup and our insert.
+
+    Whether or not our lookup saw the winner's file, we return the winner's row, and exactly
+    the winner's file is left in storage.
+    """
+    png = samples.png_bytes()
     real_stored_copy = services.stored_copy
-    with fetch_media(url) as theirs, fetch_media(url) as ours:
+    with (
+        fetch_media(source.serve("/theirs.png", png)) as theirs,
+        fetch_media(source.serve("/ours.png", png)) as ours,
+    ):
 
         def race(*args):
             monkeypatch.setattr(services, "stored_copy", real_stored_copy)
             winner.append(store_media(org.id, theirs))
-            return real_stored_copy(*args)
+            return real_stored_copy(*args) if winner_file_seen else None
 
         winner: list = []
         monkeypatch.setattr(services, "stored_copy", race)
@@ -266,7 +274,8 @@ def test_a_concurrent_import_of_the_same_bytes_returns_the_winners_row(
             asset = store_media(org.id, ours)
     assert asset.id == winner[0].id
     assert MediaAsset.objects.count() == 1
-    assert len(stored_files(media_storage)) == 1
+    assert stored_files(media_storage) == [asset.file.name]
+    assert asset.file.name.endswith("/theirs.png")
 
 
 def test_deleting_an_asset_removes_its_file_after_commit(
