@@ -255,3 +255,78 @@ if _env_bool("GHEE_TRUST_X_FORWARDED_PROTO"):
 # that skip /v2/ (ghee.core.middleware.web_only). ghee.dashboard.checks verifies those
 # subclasses are installed instead, so nothing is lost by silencing the path checks.
 SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]
+
+# --- Media library and outbound HTTP (issue 9) ----------------------------------------------
+# docs/media.md and docs/egress.md. Every request to a URL a client gave (media import,
+# webhooks) goes through ghee.core.egress, which refuses non-public addresses.
+INSTALLED_APPS.append("ghee.media")
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+# Ports a URL may name besides 80 and 443 (comma-separated).
+GHEE_EGRESS_ALLOW_PORTS = [int(port) for port in _env_list("GHEE_EGRESS_ALLOW_PORTS")]
+# Networks (CIDRs) an operator allows on purpose although they are not public, e.g. an
+# intranet media server. Empty: only public addresses are reached.
+GHEE_EGRESS_ALLOW_NETWORKS = _env_list("GHEE_EGRESS_ALLOW_NETWORKS")
+# Wall-clock limit for one whole fetch (resolution, redirects, headers, body), in seconds.
+GHEE_EGRESS_TIMEOUT = float(os.environ.get("GHEE_EGRESS_TIMEOUT", "60"))
+GHEE_EGRESS_CONNECT_TIMEOUT = float(os.environ.get("GHEE_EGRESS_CONNECT_TIMEOUT", "5"))
+# Longest silence between two reads before a fetch gives up (the deadline bounds the total).
+GHEE_EGRESS_READ_TIMEOUT = float(os.environ.get("GHEE_EGRESS_READ_TIMEOUT", "15"))
+# Largest body, counted after Content-Encoding is decoded.
+GHEE_EGRESS_MAX_BYTES = _env_int("GHEE_EGRESS_MAX_BYTES", 50 * 1024 * 1024)
+# Extra CA certificates (PEM) trusted for https, e.g. a private CA. Default: the system's.
+GHEE_EGRESS_CA_FILE = os.environ.get("GHEE_EGRESS_CA_FILE", "")
+
+# Content types the media library accepts (sniffed from the bytes); empty means every type
+# ghee.media.sniffing recognises.
+GHEE_MEDIA_ALLOWED_TYPES = _env_list("GHEE_MEDIA_ALLOWED_TYPES")
+# Images larger than this many pixels are refused before their pixels are decoded.
+GHEE_MEDIA_MAX_IMAGE_PIXELS = _env_int("GHEE_MEDIA_MAX_IMAGE_PIXELS", 40_000_000)
+
+# Where media is stored: local disk under GHEE_MEDIA_ROOT (served by ghee at /media/), or an
+# S3-compatible bucket when GHEE_S3_BUCKET is set. GHEE_MEDIA_URL is the public base URL of
+# the files (a CDN in front, or the bucket's website); it defaults to ghee's own /media/.
+GHEE_S3_BUCKET = os.environ.get("GHEE_S3_BUCKET", "")
+GHEE_MEDIA_URL = os.environ.get("GHEE_MEDIA_URL", "")
+if GHEE_MEDIA_URL and not GHEE_MEDIA_URL.endswith("/"):
+    GHEE_MEDIA_URL += "/"
+if GHEE_S3_BUCKET:
+    _s3_options = {
+        "bucket_name": GHEE_S3_BUCKET,
+        "endpoint_url": os.environ.get("GHEE_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("GHEE_S3_REGION") or None,
+        "access_key": os.environ.get("GHEE_S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("GHEE_S3_SECRET_ACCESS_KEY") or None,
+        "addressing_style": os.environ.get("GHEE_S3_ADDRESSING_STYLE") or None,
+        "location": os.environ.get("GHEE_S3_PREFIX", ""),
+        # Media URLs are public and permanent: no signed, expiring query strings.
+        "querystring_auth": False,
+    }
+    if GHEE_MEDIA_URL:
+        _scheme, _, _domain = GHEE_MEDIA_URL.partition("//")
+        _s3_options.update(custom_domain=_domain.rstrip("/"), url_protocol=_scheme)
+    _media_storage = {"BACKEND": "ghee.media.s3.MediaS3Storage", "OPTIONS": _s3_options}
+else:
+    MEDIA_URL = GHEE_MEDIA_URL or f"{PUBLIC_URL}/media/"
+    _media_storage = {
+        "BACKEND": "ghee.media.storage.MediaFileStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
+    }
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Downloads in progress (can be as large as GHEE_EGRESS_MAX_BYTES; kept off a RAM-backed /tmp).
+GHEE_MEDIA_TMP_DIR = Path(os.environ.get("GHEE_MEDIA_TMP_DIR", DATA_DIR / "tmp")).resolve()
+# Media responses serve byte ranges of the stored bytes: gzip must leave them alone.
+MIDDLEWARE[MIDDLEWARE.index("django.middleware.gzip.GZipMiddleware")] = (
+    "ghee.media.middleware.RangeAwareGZipMiddleware"
+)
+# A job's media URLs are downloaded this many at once, at most GHEE_MEDIA_FETCH_PER_HOST of
+# them from one host (ghee.media.downloads).
+GHEE_MEDIA_FETCH_CONCURRENCY = _env_int("GHEE_MEDIA_FETCH_CONCURRENCY", 4)
+GHEE_MEDIA_FETCH_PER_HOST = _env_int("GHEE_MEDIA_FETCH_PER_HOST", 2)

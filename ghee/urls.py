@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
-from django.views.static import serve
+
+from ghee.media.views import serve_media
 
 
 def healthz(request):
@@ -13,7 +13,7 @@ urlpatterns = [
     path("v2/", include("ghee.content.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
-    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    re_path(r"^media/(?P<path>.*)$", serve_media),
 ]
 
 handler404 = "ghee.core.errors.json_not_found"

@@ -1,0 +1,135 @@
+"""Media in an S3-compatible bucket: moto's S3 server, started on 127.0.0.1 by the test.
+
+This is the real path (django-storages, boto3, HTTP to a server), not an in-process mock.
+"""
+
+import json
+import urllib.request
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from ghee.media.models import MediaAsset
+from ghee.media.services import import_from_url, own_asset_for_url
+from tests.media import samples
+
+pytestmark = pytest.mark.django_db
+
+BUCKET = "ghee-media"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **CREDENTIALS)
+    client.create_bucket(Bucket=BUCKET)
+    # Media URLs are public: the operator lets anyone read the bucket (docs/media.md).
+    public_read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ],
+    }
+    client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(public_read))
+    yield client
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def use_s3(settings, endpoint: str, media_url: str = "") -> None:
+    """The settings GHEE_S3_BUCKET=... GHEE_S3_ENDPOINT_URL=... produce (ghee/settings.py)."""
+    options = {
+        "bucket_name": BUCKET,
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "access_key": "testing",
+        "secret_key": "testing",
+        "addressing_style": "path",
+        "querystring_auth": False,
+    }
+    if media_url:
+        scheme, _, domain = media_url.partition("//")
+        options.update(custom_domain=domain.rstrip("/"), url_protocol=scheme)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "ghee.media.s3.MediaS3Storage", "OPTIONS": options},
+    }
+    settings.GHEE_S3_BUCKET = BUCKET
+    settings.GHEE_MEDIA_URL = media_url
+
+
+def keys(client) -> list[str]:
+    return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def test_an_import_lands_in_the_bucket_and_its_url_serves_the_bytes(
+    settings, tmp_path, allow_loopback, bucket, s3_endpoint, org
+):
+    settings.GHEE_MEDIA_TMP_DIR = tmp_path / "tmp"
+    use_s3(settings, s3_endpoint)
+    png = samples.png_bytes(12, 8)
+    asset = import_from_url(org, allow_loopback.serve("/photo.png", png), alt="photo")
+    assert keys(bucket) == [asset.file.name]
+    assert asset.url == f"{s3_endpoint}/{BUCKET}/{asset.file.name}"
+    head = bucket.head_object(Bucket=BUCKET, Key=asset.file.name)
+    assert head["ContentType"] == "image/png"
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    with urllib.request.urlopen(asset.url) as response:
+        assert response.read() == png
+    assert own_asset_for_url(org.id, asset.url) == asset
+
+    again = import_from_url(org, allow_loopback.serve("/same-bytes.png", png))
+    assert again.id == asset.id
+    assert keys(bucket) == [asset.file.name]
+    assert MediaAsset.objects.count() == 1
+
+
+def test_a_rerun_after_a_crash_finds_the_object_already_uploaded(
+    settings, tmp_path, allow_loopback, bucket, s3_endpoint, org
+):
+    settings.GHEE_MEDIA_TMP_DIR = tmp_path / "tmp"
+    use_s3(settings, s3_endpoint)
+    url = allow_loopback.serve("/photo.png", samples.png_bytes())
+    first = import_from_url(org, url)
+    name = first.file.name
+    MediaAsset.objects.all().delete()  # the row never committed; the object stayed
+    assert import_from_url(org, url).file.name == name
+    assert keys(bucket) == [name]
+
+
+def test_svg_objects_download_as_attachments(
+    settings, tmp_path, allow_loopback, bucket, s3_endpoint, org
+):
+    settings.GHEE_MEDIA_TMP_DIR = tmp_path / "tmp"
+    use_s3(settings, s3_endpoint)
+    asset = import_from_url(org, allow_loopback.serve("/logo.svg", samples.SVG))
+    head = bucket.head_object(Bucket=BUCKET, Key=asset.file.name)
+    assert (head["ContentType"], head["ContentDisposition"]) == ("image/svg+xml", "attachment")
+
+
+def test_urls_point_at_the_cdn_when_one_is_configured(
+    settings, tmp_path, allow_loopback, bucket, s3_endpoint, org
+):
+    settings.GHEE_MEDIA_TMP_DIR = tmp_path / "tmp"
+    use_s3(settings, s3_endpoint, media_url="https://cdn.example/media/")
+    asset = import_from_url(org, allow_loopback.serve("/photo.png", samples.png_bytes()))
+    assert asset.url == f"https://cdn.example/media/{asset.file.name}"
+    assert own_asset_for_url(org.id, asset.url) == asset
+    assert keys(bucket) == [asset.file.name]
