@@ -40,14 +40,37 @@ def _guarded_connect_ex(self, address):
     return _real_connect_ex(self, address)
 
 
+_real_getaddrinfo = socket.getaddrinfo
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def _local_getaddrinfo(host, *args, **kwargs):
+    """Resolve only what needs no DNS server: address literals and localhost names. A DNS
+    query is traffic too (to the resolver's address); a name like example.com in a test
+    fails here as an unknown name, the way it would without a network."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None:
+        try:
+            ipaddress.ip_address(str(name).split("%")[0])
+        except ValueError:
+            if str(name).lower().rstrip(".") not in LOCAL_NAMES and not str(name).lower().endswith(
+                ".localhost"
+            ):
+                raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no names ({name})")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def loopback_only():
-    """Fail any test that tries to reach an address other than loopback."""
+    """Fail any test that tries to reach an address other than loopback, or to ask a DNS
+    server for a name."""
     socket.socket.connect = _guarded_connect
     socket.socket.connect_ex = _guarded_connect_ex
+    socket.getaddrinfo = _local_getaddrinfo
     yield
     socket.socket.connect = _real_connect
     socket.socket.connect_ex = _real_connect_ex
+    socket.getaddrinfo = _real_getaddrinfo
 
 
 @pytest.fixture(autouse=True)

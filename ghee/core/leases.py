@@ -244,16 +244,19 @@ class LeaseQueue:
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
 
-    def retry(self, lease: Lease, pk: int, attempts: int, **fields) -> bool:
+    def retry(
+        self, lease: Lease, pk: int, attempts: int, *, at_least: float = 0.0, **fields
+    ) -> bool:
         """After a failed attempt: back off and try again, or fail for good.
 
-        ``attempts`` is the row's count including the one that failed. Returns True when
-        the row will be tried again.
+        ``attempts`` is the row's count including the one that failed; ``at_least`` is a
+        wait the other side asked for (an HTTP ``Retry-After``), which the backoff never
+        undercuts. Returns True when the row will be tried again.
         """
         if attempts >= self.max_attempts:
             self.finish(lease, pk, LeaseStatus.FAILED, **fields)
             return False
-        self.release(lease, [pk], self.backoff(attempts), **fields)
+        self.release(lease, [pk], max(self.backoff(attempts), at_least), **fields)
         return True
 
     def release(self, lease: Lease, ids: Iterable[int], delay: float, **fields) -> int:

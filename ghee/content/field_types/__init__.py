@@ -261,8 +261,8 @@ class MediaType(FieldType):
     def render(self, value: Any, *, alt_media_text: bool) -> Any:
         if not alt_media_text:
             return "" if value is None else value
-        # Alt text lives on media library assets; until ghee has a media library there is
-        # none to give, so it is always "".
+        # The alt text lives on the media library's asset: the renderer fills it in for
+        # all of a response's media URLs at once (read/rendering.py).
         return {"url": value or "", "alt": ""}
 
 

@@ -25,6 +25,7 @@ from ghee.content.read.queries import load_items
 from ghee.content.read.queries import visible_ids as find_visible_ids
 from ghee.content.schema.cache import schema_cache
 from ghee.content.schema.compiled import CompiledField, CompiledSchema
+from ghee.media.services import alt_text_by_url
 
 # A field as rendering needs it: the field, its reference target (None: not a reference, or
 # the target is gone), and the type's renderer (None: the stored value, or the empty value).
@@ -46,6 +47,7 @@ class ItemRenderer:
         self._seen: dict[int, set[int]] = defaultdict(set)  # looked up, visible or not
         self._memo: dict[tuple[int, int, int], dict] = {}
         self._plans: dict[int, Plan] = {}
+        self._media: list[dict] = []  # {"url", "alt"} objects waiting for their alt text
 
     def _plan(self, schema: CompiledSchema) -> Plan:
         plan = self._plans.get(schema.collection_id)
@@ -102,7 +104,20 @@ class ItemRenderer:
 
     def render(self, schema: CompiledSchema, items: list[tuple[int, dict]]) -> list[dict]:
         self._prefetch(schema, items)
-        return [self._item(schema, item_id, values, 1) for item_id, values in items]
+        rendered = [self._item(schema, item_id, values, 1) for item_id, values in items]
+        self._fill_alt_text()
+        return rendered
+
+    def _fill_alt_text(self) -> None:
+        """With ``alt_media_text=1``: each media object's alt text from the media library,
+        one query for every media URL of the response (a URL that is not one of ghee's
+        assets has none: "")."""
+        if not self._media:
+            return
+        alt_by_url = alt_text_by_url(self.organization_id, {obj["url"] for obj in self._media})
+        for obj in self._media:
+            obj["alt"] = alt_by_url.get(obj["url"], "")
+        self._media = []
 
     def _item(self, schema: CompiledSchema, item_id: int, values: dict, depth: int) -> dict:
         memo_key = (schema.collection_id, item_id, depth)
@@ -117,6 +132,8 @@ class ItemRenderer:
                 value = self._reference(field, target, value, depth)
             elif render is not None:
                 value = render(value, alt_media_text=alt_media_text)
+                if alt_media_text and isinstance(value, dict) and value.get("url"):
+                    self._media.append(value)
             elif value is None:
                 value = field.kind.empty_render
             rendered[field.key] = value

@@ -31,6 +31,8 @@ from django.utils import timezone
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import Job
 from ghee.content.schema.cache import schema_cache
+from ghee.content.write import media
+from ghee.content.write.media import MediaRetryLater
 from ghee.content.write.pipeline import (
     JobContext,
     JobFailed,
@@ -161,27 +163,39 @@ def _process_chunk(jobs: list[Job], lease: Lease, blocked_items: set[int]) -> di
     outcome = {"finished": 0, "deferred": 0, "retrying": 0}
     if not jobs:
         return outcome
-    contexts, failures = _prepare(jobs)
-    with transaction.atomic():
-        live = JOB_LEASES.held(lease, [job.pk for job in jobs])
-        for pk, errors in failures.items():
-            if pk in live:
-                _fail(lease, pk, errors)
-                outcome["finished"] += 1
-        contexts = [ctx for ctx in contexts if ctx.job.pk in live]  # others: fenced
-        batched = _apply_creates_together(contexts, lease)
-        outcome["finished"] += len(batched)
+    contexts, failures, retries = _prepare(jobs)
+    try:
+        with transaction.atomic():
+            live = JOB_LEASES.held(lease, [job.pk for job in jobs])
+            for pk, errors in failures.items():
+                if pk in live:
+                    _fail(lease, pk, errors)
+                    outcome["finished"] += 1
+            for job, exc in retries:
+                if job.pk in live:
+                    outcome[_retry(lease, job, str(exc), retry_after=exc.retry_after)] += 1
+            contexts = [ctx for ctx in contexts if ctx.job.pk in live]  # others: fenced
+            batched = _apply_creates_together(contexts, lease)
+            outcome["finished"] += len(batched)
+            for ctx in contexts:
+                if ctx.job.pk not in batched:
+                    outcome[_apply_one(ctx, lease, blocked_items)] += 1
+    finally:
         for ctx in contexts:
-            if ctx.job.pk not in batched:
-                outcome[_apply_one(ctx, lease, blocked_items)] += 1
+            media.discard_job_media(ctx)
     return outcome
 
 
-def _prepare(jobs: list[Job]) -> tuple[list[JobContext], dict[int, list[dict]]]:
-    """The prepare stage of each job, outside the transaction; failures by job id."""
+def _prepare(jobs: list[Job]):
+    """The prepare stage of each job, outside the transaction.
+
+    Returns the jobs ready to apply (contexts), the jobs that failed for good (errors by
+    job id), and the jobs to retry later (a media download that may pass) with why.
+    """
     now = timezone.now()
     contexts: list[JobContext] = []
     failures: dict[int, list[dict]] = {}
+    retries: list[tuple[Job, MediaRetryLater]] = []
     for job in jobs:
         schema = schema_cache.get(job.organization_id, job.collection.key)
         if schema is None or schema.collection_id != job.collection_id:
@@ -193,8 +207,31 @@ def _prepare(jobs: list[Job]) -> tuple[list[JobContext], dict[int, list[dict]]]:
         except JobFailed as exc:
             failures[job.pk] = exc.errors
             continue
+        except MediaRetryLater as exc:
+            retries.append((job, exc))
+            continue
         contexts.append(ctx)
-    return contexts, failures
+    return contexts, failures, retries
+
+
+def _retry(lease: Lease, job: Job, reason: str, *, retry_after: str | None = None) -> str:
+    """Try ``job`` again later (or fail it, its attempts used up); the outcome's name."""
+    message = f"Attempt {job.attempts} failed: {reason}"
+    retrying = JOB_LEASES.retry(
+        lease,
+        job.pk,
+        job.attempts,
+        at_least=_seconds(retry_after),
+        errors=[job_error(message[:500])],
+    )
+    return "retrying" if retrying else "finished"
+
+
+def _seconds(retry_after: str | None) -> float:
+    """An HTTP ``Retry-After`` in seconds (a date, or nonsense, counts as none), at most 1 h."""
+    if retry_after and retry_after.strip().isdigit():
+        return min(float(retry_after.strip()), 3600.0)
+    return 0.0
 
 
 def _apply_one(ctx: JobContext, lease: Lease, blocked_items: set[int]) -> str:
@@ -218,9 +255,7 @@ def _apply_one(ctx: JobContext, lease: Lease, blocked_items: set[int]) -> str:
         logger.exception("Job %s attempt %s failed", job.pk, job.attempts)
         if job.item_id:
             blocked_items.add(job.item_id)
-        message = f"Attempt {job.attempts} failed: {type(exc).__name__}."
-        retrying = JOB_LEASES.retry(lease, job.pk, job.attempts, errors=[job_error(message)])
-        return "retrying" if retrying else "finished"
+        return _retry(lease, job, f"{type(exc).__name__}.")
 
 
 def _fail(lease: Lease, pk: int, errors: list[dict]) -> None:

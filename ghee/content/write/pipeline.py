@@ -1,9 +1,10 @@
 """What a job does, in stages: prepare -> apply -> finish.
 
-- ``prepare`` runs before the database transaction and may do slow or outbound work. It is
-  where media import will fetch URLs (the media issue). Today it does nothing.
+- ``prepare`` runs before the database transaction and may do slow or outbound work: it
+  downloads the job's media URLs into checked temporary files (``write/media.py``).
 - ``apply`` runs inside the transaction that also marks the job finished (``jobs.py``):
-  it writes items, locale versions and index rows, AND the outbox rows that say what
+  it stores the downloaded files as media assets and points the values at them, then
+  writes items, locale versions and index rows, AND the outbox rows that say what
   changed (one ``collectionitem.*`` event per item and locale, ``ghee.core.outbox``). It
   raises ``JobFailed`` for a problem that retrying cannot fix (e.g. a referenced item was
   deleted after the 202).
@@ -27,6 +28,7 @@ from django.db import connections, router
 from ghee.content.choices import ItemStatus, JobKind
 from ghee.content.models import Item, ItemLocale, Job
 from ghee.content.schema.compiled import CompiledSchema
+from ghee.content.write import media
 from ghee.content.write.indexing import drop_item_index, insert_index_rows, reindex
 from ghee.content.write.indexing import index_rows as _index_rows
 from ghee.content.write.validation import missing_reference_message, missing_references
@@ -54,6 +56,10 @@ class JobContext:
     item_ids: list[int] = field(default_factory=list)
     # What changed, one per item and locale: recorded as outbox events by ``apply``.
     events: list["ItemChange"] = field(default_factory=list)
+    # Media (``write/media.py``): URLs already ghee's own -> their asset URL, and the files
+    # the prepare stage downloaded (URL -> FetchedMedia) waiting to be stored by ``apply``.
+    media_urls: dict[str, str] = field(default_factory=dict)
+    media_results: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,15 @@ _EVENT_NAMES = {
 
 
 def prepare(ctx: JobContext) -> None:
-    """Outbound work before the transaction (media import will live here). Nothing yet."""
+    """Outbound work before the transaction: download the job's media URLs.
+
+    Raises ``JobFailed`` (a media URL that cannot be imported: nothing of the job is written)
+    or ``MediaRetryLater`` (a download that may succeed later: the job is retried). The
+    caller removes the downloads with ``media.discard_job_media`` when the job is done.
+    """
+    failures = media.fetch_job_media(ctx)
+    if failures:
+        raise JobFailed([job_error(message, *where) for *where, message in failures])
 
 
 def apply(ctx: JobContext) -> None:
@@ -83,6 +97,7 @@ def apply(ctx: JobContext) -> None:
     if kind == JobKind.CREATE:
         _apply_create(ctx)
     elif kind in (JobKind.REPLACE, JobKind.UPDATE):
+        media.store_job_media(ctx)
         _apply_change(ctx, partial=kind == JobKind.UPDATE)
         record_events([ctx])
     elif kind == JobKind.DELETE:
@@ -202,6 +217,7 @@ def apply_creates(contexts: list[JobContext]) -> list[tuple[JobContext, list[dic
         except JobFailed as exc:
             failed.append((ctx, exc.errors))
         else:
+            media.store_job_media(ctx)
             ready.append(ctx)
     if not ready:
         return failed
