@@ -41,6 +41,7 @@ from ghee.content.write.pipeline import (
     job_error,
     prepare,
 )
+from ghee.core import db_health
 from ghee.core.leases import OPEN_STATUSES, Lease, LeaseQueue
 
 logger = logging.getLogger("ghee.jobs")
@@ -231,6 +232,8 @@ def _apply_one(ctx: JobContext, lease: Lease, blocked_items: set[int]) -> str:
         _fail(lease, job.pk, exc.errors)
         return "finished"
     except Exception as exc:
+        if db_health.connection_lost(exc):
+            raise  # not the job's fault: the worker reconnects, the lease brings it back
         logger.exception("Job %s attempt %s failed", job.pk, job.attempts)
         if job.item_id:
             blocked_items.add(job.item_id)
@@ -268,7 +271,9 @@ def _apply_creates_together(contexts: list[JobContext], lease: Lease) -> dict[in
             )
             for ctx, errors in failed:
                 _fail(lease, ctx.job.pk, errors)
-    except Exception:
+    except Exception as exc:
+        if db_health.connection_lost(exc):
+            raise
         logger.warning("Batched create failed; applying the jobs one by one", exc_info=True)
         for ctx in creates:
             ctx.item_ids, ctx.events = [], []
