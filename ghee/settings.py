@@ -110,17 +110,27 @@ DATABASES = {
         conn_max_age=600,
         # A health check is a `SELECT 1` round trip on every request's first query: it cost
         # 1.2-2.9x on the accept path (bench/, PostgreSQL). Without it, a connection the server
-        # dropped fails one request, and Django discards it (errors mark it unusable).
+        # dropped is found without a query instead: ghee.core.db_health looks at its socket at
+        # the start of each request and replaces it.
         conn_health_checks=_env_bool("GHEE_DB_HEALTH_CHECKS"),
     )
 }
+GHEE_SQLITE_WRITE_TIMEOUT = float(os.environ.get("GHEE_SQLITE_WRITE_TIMEOUT", "5"))
+GHEE_SQLITE_WORKER_TIMEOUT = float(os.environ.get("GHEE_SQLITE_WORKER_TIMEOUT", "30"))
+# A worker that lost the database retries after 0.5 s, doubling up to this (seconds).
+GHEE_WORKER_RECONNECT_MAX_SECONDS = float(os.environ.get("GHEE_WORKER_RECONNECT_MAX_SECONDS", "30"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the API read while a worker writes; the busy timeout makes writers queue
     # instead of failing. synchronous=NORMAL survives a process crash (the case we test);
     # it can lose the last commits on power loss. GHEE_SQLITE_SYNCHRONOUS=FULL trades
     # throughput for that.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
+        # How long a write waits for the write lock. The API's writes give up after
+        # GHEE_SQLITE_WRITE_TIMEOUT seconds with a 503 + Retry-After (nothing accepted), so
+        # a stalled writer elsewhere cannot hold requests for long; `ghee worker` waits
+        # GHEE_SQLITE_WORKER_TIMEOUT instead (it has nobody waiting on it). Reads never wait:
+        # WAL readers take no lock.
+        "timeout": GHEE_SQLITE_WRITE_TIMEOUT,
         "transaction_mode": "IMMEDIATE",
         "init_command": (
             "PRAGMA journal_mode=WAL;"

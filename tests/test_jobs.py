@@ -266,6 +266,52 @@ def test_only_jobs_that_started_are_charged_an_attempt(api, write_token, team_me
     ]
 
 
+def test_a_crash_loop_charges_only_the_job_that_kills_its_worker(
+    api, write_token, team_members, monkeypatch
+):
+    """One job of a batch kills its worker every time it runs (the chunk size is the real
+    one: the whole batch is one chunk at first). The jobs leased with it are not used up:
+    each is charged for the one crash it was in flight for, then runs alone and succeeds;
+    the killer alone runs out of attempts."""
+    locations = [create(api, write_token, [{"name": f"n{n}"}]) for n in range(5)]
+    killer = job_at(locations[1]).pk
+
+    def dies_on_the_killer(ctx):
+        if ctx.job.pk == killer:
+            raise WorkerDied
+        return real_apply(ctx)
+
+    def creates_die_with_the_killer(contexts):
+        if any(ctx.job.pk == killer for ctx in contexts):
+            raise WorkerDied
+        return real_apply_creates(contexts)
+
+    real_apply, real_apply_creates = jobs.apply, jobs.apply_creates
+    monkeypatch.setattr(jobs, "apply", dies_on_the_killer)
+    monkeypatch.setattr(jobs, "apply_creates", creates_die_with_the_killer)
+    crashes = 0
+    for _ in range(10):  # a worker restarted after each crash, once the lease lapsed
+        lease = claim_jobs()
+        if not lease:
+            break
+        try:
+            process_batch(lease)
+        except WorkerDied:
+            crashes += 1
+        Job.objects.filter(status="running").update(lease_expires_at=timezone.now())
+    outcome = [(job_at(loc).status, job_at(loc).attempts) for loc in locations]
+    assert outcome == [
+        ("succeeded", 2),
+        ("failed", 5),  # GHEE_JOB_MAX_ATTEMPTS
+        ("succeeded", 2),
+        ("succeeded", 2),
+        ("succeeded", 2),
+    ]
+    assert crashes == 5
+    assert "Gave up after 5 attempts" in job_at(locations[1]).errors[0]["message"]
+    assert ItemLocale.objects.count() == 4
+
+
 def test_a_job_left_running_by_a_dead_worker_is_claimed_again(api, write_token, team_members):
     location = create(api, write_token, [{"name": "a"}])
     Job.objects.update(

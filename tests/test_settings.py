@@ -70,7 +70,7 @@ def test_default_is_sqlite_in_the_data_dir_with_wal_and_busy_timeout(tmp_path):
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(tmp_path / "ghee.sqlite3")
     assert values["test_name"] == str(tmp_path / "test.sqlite3")
-    assert values["options"]["timeout"] == 30
+    assert values["options"]["timeout"] == 5  # GHEE_SQLITE_WRITE_TIMEOUT; workers wait 30
     assert values["options"]["transaction_mode"] == "IMMEDIATE"
     assert "PRAGMA journal_mode=WAL;" in values["options"]["init_command"]
     assert "PRAGMA synchronous=NORMAL;" in values["options"]["init_command"]
@@ -126,4 +126,4 @@ def test_the_live_sqlite_connection_uses_wal(db):
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
         cursor.execute("PRAGMA busy_timeout")
-        assert cursor.fetchone()[0] == 30000
+        assert cursor.fetchone()[0] == 5000  # GHEE_SQLITE_WRITE_TIMEOUT

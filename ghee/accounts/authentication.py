@@ -20,6 +20,7 @@ from ghee.accounts.models import ApiToken
 from ghee.accounts.services import token_digest
 from ghee.core.api import Access
 from ghee.core.cache import TtlCache
+from ghee.core.db_health import best_effort
 
 KEYWORD = b"token"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -67,7 +68,8 @@ def _touch(token: ApiToken) -> None:
     """Record use, at most once a minute per process: not a write per request."""
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        with best_effort():  # never makes a read wait for SQLite's write lock
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
 
 

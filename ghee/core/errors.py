@@ -11,6 +11,7 @@ to exist), ``Vary: Authorization``, and ``WWW-Authenticate: Token`` on a 401.
 """
 
 import logging
+import math
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse
@@ -49,6 +50,8 @@ def error_response(exc: exceptions.APIException) -> HttpResponse:
     response = private_response(render_json(body), exc.status_code)
     if exc.status_code == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = AUTH_SCHEME
+    if getattr(exc, "wait", None):  # as DRF does for Throttled (and ghee's DatabaseBusy)
+        response["Retry-After"] = str(math.ceil(exc.wait))
     return response
 
 

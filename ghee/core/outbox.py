@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from ghee.core import db_health
 from ghee.core.bulk_insert import insert_rows
 from ghee.core.leases import LeaseQueue, LeaseStatus
 from ghee.core.models import OutboxEvent
@@ -137,6 +138,8 @@ def _handle(event: OutboxEvent, lease) -> str:
             EVENT_LEASES.finish(lease, event.pk, LeaseStatus.SUCCEEDED, last_error="")
         return "handled"
     except Exception as exc:
+        if db_health.connection_lost(exc):
+            raise  # not the handler's fault: the worker reconnects, the lease brings it back
         logger.exception("Outbox event %s (%s) failed", event.pk, event.name)
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if EVENT_LEASES.retry(lease, event.pk, event.attempts, last_error=error):

@@ -4,6 +4,10 @@ A 202 goes out only after ``accept_job`` returned, i.e. after the Job row commit
 accepted write cannot be lost, and a request that fails before the commit never answers
 202. Nothing is enqueued here (a task-queue ``enqueue()`` per request halved the accept
 rate); workers claim new rows themselves (``jobs.py``).
+
+On SQLite a write waits at most ``GHEE_SQLITE_WRITE_TIMEOUT`` for the write lock; if another
+process holds it longer (a stalled worker, a long migration), ``accept_job`` raises
+``DatabaseBusy``: a 503 with ``Retry-After``, and nothing was accepted.
 """
 
 import functools
@@ -12,13 +16,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, router, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, router, transaction
 from django.utils import timezone
 
 from ghee.accounts.models import ApiToken
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import IdempotencyKey, Item, ItemLocale, Job
 from ghee.content.schema.compiled import CompiledSchema
+from ghee.core.db_health import DatabaseBusy, database_busy
 
 PENDING_BODY = {"status": "pending"}
 
@@ -74,7 +79,17 @@ def item_exists(schema: CompiledSchema, item_id: int) -> bool:
     ).exists()
 
 
-def accept_job(
+def accept_job(**kwargs) -> Accepted:
+    """Store an accepted write (``_accept``); SQLite's write lock taken too long: 503."""
+    try:
+        return _accept(**kwargs)
+    except OperationalError as exc:
+        if database_busy(exc):
+            raise DatabaseBusy() from exc
+        raise
+
+
+def _accept(
     *,
     token: ApiToken,
     schema: CompiledSchema,
@@ -122,7 +137,7 @@ def accept_job(
         if replay is not None:
             return replay
         if isinstance(exc, IntegrityError) and idempotency and not retry_expired_key:
-            return accept_job(
+            return _accept(
                 token=token,
                 schema=schema,
                 kind=kind,

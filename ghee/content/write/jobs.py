@@ -10,8 +10,10 @@ The ``Job`` row is the truth and the only queue: ``ghee worker`` claims job rows
   worker died during each) are failed there.
 - **Process** (``process_batch``): re-read the jobs still carrying our token, defer the
   ones whose item has an earlier unfinished job (per-item order), then per chunk of
-  ≤ ``CHUNK_ITEMS`` items: *start* the chunk's jobs (``running``, ``attempts + 1``: an
-  attempt is charged only to a job about to run), prepare them (outside any
+  ≤ ``CHUNK_ITEMS`` items (a job tried before runs alone): *start* the chunk's jobs
+  (``running``, ``attempts + 1``: an attempt is charged only to a job about to run, so a
+  job that keeps killing its worker uses up its own attempts, not those of the jobs
+  leased with it), prepare them (outside any
   transaction), and in ONE transaction re-check the token (``select_for_update``), apply
   every job's effects and outbox events and finish it. A stale worker whose lease was
   taken over finds another token and commits nothing (fencing); a killed worker's half
@@ -41,6 +43,7 @@ from ghee.content.write.pipeline import (
     job_error,
     prepare,
 )
+from ghee.core import db_health
 from ghee.core.leases import OPEN_STATUSES, Lease, LeaseQueue
 
 logger = logging.getLogger("ghee.jobs")
@@ -148,8 +151,22 @@ def _split_by_item_order(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
 
 
 def _chunks(jobs: list[Job]):
+    """Consecutive jobs, up to ``CHUNK_ITEMS`` items per chunk, in id order.
+
+    A job that was tried before (``attempts`` > 0: its worker died during it, or it
+    failed) runs in a chunk of its own. All jobs of a chunk are started, so charged,
+    together; were a job that kills its worker to share a chunk again, the jobs beside it
+    would be charged for each of its crashes and fail with it. Alone, it is charged for
+    its own crashes only; jobs after it in the batch never start, and are not charged.
+    """
     chunk, size = [], 0
     for job in jobs:
+        if job.attempts:
+            if chunk:
+                yield chunk
+                chunk, size = [], 0
+            yield [job]
+            continue
         chunk.append(job)
         size += max(1, len(job.payload.get("fields") or []) if job.kind == "create" else 1)
         if size >= CHUNK_ITEMS:
@@ -252,6 +269,8 @@ def _apply_one(ctx: JobContext, lease: Lease, blocked_items: set[int]) -> str:
         _fail(lease, job.pk, exc.errors)
         return "finished"
     except Exception as exc:
+        if db_health.connection_lost(exc):
+            raise  # not the job's fault: the worker reconnects, the lease brings it back
         logger.exception("Job %s attempt %s failed", job.pk, job.attempts)
         if job.item_id:
             blocked_items.add(job.item_id)
@@ -287,7 +306,9 @@ def _apply_creates_together(contexts: list[JobContext], lease: Lease) -> dict[in
             )
             for ctx, errors in failed:
                 _fail(lease, ctx.job.pk, errors)
-    except Exception:
+    except Exception as exc:
+        if db_health.connection_lost(exc):
+            raise
         logger.warning("Batched create failed; applying the jobs one by one", exc_info=True)
         for ctx in creates:
             ctx.item_ids, ctx.events = [], []

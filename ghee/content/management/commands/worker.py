@@ -16,6 +16,15 @@ second one exits at once (status 1; the lease covers what was in flight).
 Run as many as you like, on as many machines: claims use ``select_for_update(skip_locked=
 True)`` on PostgreSQL (SQLite's write lock serialises them) and every commit is fenced by
 the lease token.
+
+A lost database does not stop it: an idle connection the server closed is replaced before
+it is used (``ghee.core.db_health``), and when a step fails because the connection or the
+server is gone the worker logs it, closes the connection and tries again after a pause that
+doubles from ``RECONNECT_FIRST_SECONDS`` up to ``GHEE_WORKER_RECONNECT_MAX_SECONDS``,
+logging when it is connected again. Jobs it held when the connection died stay leased to
+it: their transaction never committed, and they are claimed again when the lease lapses
+(``GHEE_JOB_LEASE_SECONDS``), fenced as after any crash. On SQLite the worker waits up to
+``GHEE_SQLITE_WORKER_TIMEOUT`` for the write lock (the API waits less).
 """
 
 import logging
@@ -26,20 +35,16 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import OperationalError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils.crypto import get_random_string
 
 from ghee.content.write import jobs
-from ghee.core import chores, outbox
+from ghee.core import chores, db_health, outbox
 
 logger = logging.getLogger("ghee.worker")
 
 CHORE_CHECK_SECONDS = 10.0
-
-
-def _database_busy(exc: OperationalError) -> bool:
-    """SQLite's write lock stayed taken past the busy timeout: try again next turn."""
-    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+RECONNECT_FIRST_SECONDS = 0.5
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Worker:
     batches: int = 0
     jobs_finished: int = 0
     events_handled: int = 0
+    reconnects: int = 0
 
     def configure_signals(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -74,13 +80,29 @@ class Worker:
         # found resets the pause.
         idle_sleep = self.interval
         next_chores = 0.0
+        outage: Outage | None = None
         while self.running:
-            close_old_connections()
-            if self.run_chores and time.monotonic() >= next_chores:
-                next_chores = time.monotonic() + CHORE_CHECK_SECONDS
-                self._guarded(chores.run_due_chores, {})
-            summary = self._guarded(jobs.process_due_jobs, {"claimed": 0, "finished": 0})
-            relayed = self._guarded(outbox.relay, {"handled": 0})
+            try:
+                close_old_connections()
+                db_health.drop_dead_connections()
+                if self.run_chores and time.monotonic() >= next_chores:
+                    self._guarded(chores.run_due_chores, {})
+                    next_chores = time.monotonic() + CHORE_CHECK_SECONDS
+                summary = self._guarded(jobs.process_due_jobs, {"claimed": 0, "finished": 0})
+                relayed = self._guarded(outbox.relay, {"handled": 0})
+            except DatabaseError as exc:
+                if not db_health.connection_lost(exc):
+                    raise
+                outage = outage or Outage()
+                self._wait_for_database(outage, exc)
+                continue
+            if outage is not None:
+                logger.warning(
+                    "Connected to the database again after %.1fs (%s retries)",
+                    time.monotonic() - outage.since,
+                    outage.retries,
+                )
+                outage = None
             claimed = summary["claimed"]
             self.jobs_finished += summary["finished"]
             self.events_handled += relayed["handled"]
@@ -99,12 +121,34 @@ class Worker:
                     idle_sleep * 2, max(self.interval, settings.GHEE_WORKER_IDLE_MAX_INTERVAL)
                 )
         logger.info(
-            "Stopping ghee worker worker_id=%s: %s batches, %s jobs finished, %s events handled",
+            "Stopping ghee worker worker_id=%s: %s batches, %s jobs finished, %s events handled, "
+            "%s reconnects",
             self.worker_id,
             self.batches,
             self.jobs_finished,
             self.events_handled,
+            self.reconnects,
         )
+
+    def _wait_for_database(self, outage: "Outage", exc: DatabaseError) -> None:
+        """Close the dead connection and pause before the next try (backoff, logged)."""
+        db_health.close_quietly()
+        pause = min(
+            RECONNECT_FIRST_SECONDS * 2**outage.retries,
+            max(RECONNECT_FIRST_SECONDS, settings.GHEE_WORKER_RECONNECT_MAX_SECONDS),
+        )
+        outage.retries += 1
+        self.reconnects += 1
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        logger.warning(
+            "Lost the database connection (%s); reconnecting in %.1fs (retry %s)",
+            reason,
+            pause,
+            outage.retries,
+        )
+        deadline = time.monotonic() + pause
+        while self.running and time.monotonic() < deadline:
+            time.sleep(min(0.1, pause))
 
     @staticmethod
     def _should_linger(claimed: int) -> bool:
@@ -117,12 +161,29 @@ class Worker:
 
     @staticmethod
     def _guarded(step, idle: dict):
+        """Run one step; SQLite's write lock held elsewhere past the timeout: next turn."""
         try:
             return step()
-        except OperationalError as exc:
-            if not _database_busy(exc):
+        except DatabaseError as exc:
+            if not db_health.database_busy(exc):
                 raise
             return idle
+
+
+@dataclass
+class Outage:
+    """Since when the worker has been without a database, and how often it retried."""
+
+    since: float = field(default_factory=time.monotonic)
+    retries: int = 0
+
+
+def use_worker_lock_timeout() -> None:
+    """On SQLite, this process waits ``GHEE_SQLITE_WORKER_TIMEOUT`` for the write lock."""
+    for conn in connections.all():
+        if conn.vendor == "sqlite":
+            conn.settings_dict["OPTIONS"]["timeout"] = settings.GHEE_SQLITE_WORKER_TIMEOUT
+            conn.close()
 
 
 class Command(BaseCommand):
@@ -161,5 +222,6 @@ class Command(BaseCommand):
             run_chores=not no_chores,
             worker_id=worker_id or get_random_string(32),
         )
+        use_worker_lock_timeout()
         worker.configure_signals()
         worker.run()
