@@ -13,18 +13,17 @@ from tests.media import samples
 from tests.media.conftest import stored_files
 from tests.test_worker import committed, start_worker, stop, wait_for  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("committed")]
 
 PNG = samples.png_bytes(6, 6)
 
 
 def test_a_worker_killed_mid_download_leaves_one_asset_and_the_job_completes(
     api,
-    committed,
     org,
     write_token,
     server,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     make_collection(org, "gallery", [{"key": "photo", "type": "media"}])
     release = threading.Event()

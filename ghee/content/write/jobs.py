@@ -180,7 +180,8 @@ def _process_chunk(jobs: list[Job], lease: Lease, blocked_items: set[int]) -> di
     outcome = {"finished": 0, "deferred": 0, "retrying": 0}
     if not jobs:
         return outcome
-    contexts, failures, retries = _prepare(jobs)
+    prepared, failures, retries = _prepare(jobs)
+    contexts = prepared
     try:
         with transaction.atomic():
             live = JOB_LEASES.held(lease, [job.pk for job in jobs])
@@ -198,7 +199,7 @@ def _process_chunk(jobs: list[Job], lease: Lease, blocked_items: set[int]) -> di
                 if ctx.job.pk not in batched:
                     outcome[_apply_one(ctx, lease, blocked_items)] += 1
     finally:
-        for ctx in contexts:
+        for ctx in prepared:  # fenced ones too: their downloads are nobody's now
             media.discard_job_media(ctx)
     return outcome
 
