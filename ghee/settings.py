@@ -255,3 +255,13 @@ if _env_bool("GHEE_TRUST_X_FORWARDED_PROTO"):
 # that skip /v2/ (ghee.core.middleware.web_only). ghee.dashboard.checks verifies those
 # subclasses are installed instead, so nothing is lost by silencing the path checks.
 SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]
+
+# --- Read budget ---
+# What one read may ask of the database (docs/read-api.md, "Limits"): past a cap is a 400.
+GHEE_READ_MAX_PARAMETERS = _env_int("GHEE_READ_MAX_PARAMETERS", 50)
+GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 20)
+GHEE_READ_MAX_KEYS = _env_int("GHEE_READ_MAX_KEYS", 20)
+GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
+# Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
+# Retry-After. Writes, workers and the dashboard never run under it.
+GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)
