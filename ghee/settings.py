@@ -259,7 +259,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]
 # --- Read budget ---
 # What one read may ask of the database (docs/read-api.md, "Limits"): past a cap is a 400.
 GHEE_READ_MAX_PARAMETERS = _env_int("GHEE_READ_MAX_PARAMETERS", 50)
-GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 20)
+GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 10)
 GHEE_READ_MAX_KEYS = _env_int("GHEE_READ_MAX_KEYS", 20)
 GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
 # Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
