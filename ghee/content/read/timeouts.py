@@ -9,9 +9,10 @@ Writes, workers and the dashboard never run under the limit.
 - PostgreSQL: ``SET statement_timeout`` on the connection. Reads are the hot path, so the
   setting stays on the connection after a read (no second round trip to reset it); the
   next request that is not a read resets it (``SET statement_timeout TO DEFAULT``) before
-  its first query, from ``request_started``. A read inside a transaction (tests run in
-  one) uses ``SET LOCAL`` instead, which ends with the transaction. So a connection pays
-  one ``SET`` when it switches from other work to reads, not one per read.
+  its first query, from ``request_started``. So a connection pays one ``SET`` when it
+  switches from other work to reads, not one per read. Read views open no transaction;
+  a read inside one (tests run in one) uses ``SET LOCAL`` instead, once per innermost
+  atomic block, which ends with the transaction.
 - SQLite: a progress handler on the connection that interrupts the statement once the
   deadline has passed; installed for the read and removed after it (no database work).
 """
@@ -39,6 +40,8 @@ RETRY_AFTER_SECONDS = 1
 # Set on a PostgreSQL DatabaseWrapper: the statement_timeout (ms) its session holds for reads,
 # or None when the session is at its default.
 _SESSION_ATTRIBUTE = "ghee_read_timeout_ms"
+# Set on a PostgreSQL DatabaseWrapper: (atomic block, ms) of the last SET LOCAL.
+_LOCAL_ATTRIBUTE = "ghee_read_timeout_local"
 # PostgreSQL's SQLSTATE for "canceling statement due to statement timeout".
 QUERY_CANCELED = "57014"
 
@@ -123,8 +126,14 @@ def _sqlite_deadline(timeout_ms: int):
 
 def _postgresql_timeout(timeout_ms: int) -> None:
     if connection.in_atomic_block:
+        # SET LOCAL lasts until the innermost atomic block (transaction or savepoint) ends:
+        # remember the block (the object, so that a later one is never taken for it).
+        block = connection.atomic_blocks[-1]
+        if getattr(connection, _LOCAL_ATTRIBUTE, None) == (block, timeout_ms):
+            return
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        setattr(connection, _LOCAL_ATTRIBUTE, (block, timeout_ms))
         return
     connection.ensure_connection()
     if getattr(connection, _SESSION_ATTRIBUTE, None) == timeout_ms:
