@@ -340,3 +340,13 @@ MIDDLEWARE[MIDDLEWARE.index("django.middleware.gzip.GZipMiddleware")] = (
 # them from one host (ghee.media.downloads).
 GHEE_MEDIA_FETCH_CONCURRENCY = _env_int("GHEE_MEDIA_FETCH_CONCURRENCY", 4)
 GHEE_MEDIA_FETCH_PER_HOST = _env_int("GHEE_MEDIA_FETCH_PER_HOST", 2)
+
+# --- Read budget ---
+# What one read may ask of the database (docs/read-api.md, "Limits"): past a cap is a 400.
+GHEE_READ_MAX_PARAMETERS = _env_int("GHEE_READ_MAX_PARAMETERS", 50)
+GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 10)
+GHEE_READ_MAX_KEYS = _env_int("GHEE_READ_MAX_KEYS", 20)
+GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
+# Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
+# Retry-After. Writes, workers and the dashboard never run under it.
+GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)

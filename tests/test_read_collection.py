@@ -338,6 +338,9 @@ def test_filter_sees_the_draft_side_only_in_preview(api, read_token, team_member
         ),
         ({"order": "nope"}, 403, "Invalid collection order: collection people has no field nope"),
         ({"order": "-nope"}, 403, "Invalid collection order: collection people has no field nope"),
+        # One leading "-" says descending; "--age" names the field "-age", "-" names none.
+        ({"order": "--age"}, 403, "Invalid collection order: collection people has no field -age"),
+        ({"order": "-"}, 403, "Invalid collection order: collection people has no field (none)"),
     ],
 )
 def test_bad_filter_or_order(api, read_token, people, params, status, detail):

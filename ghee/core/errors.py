@@ -13,7 +13,7 @@ to exist), ``Vary: Authorization``, and ``WWW-Authenticate: Token`` on a 401.
 import logging
 import math
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 
@@ -66,6 +66,10 @@ def response_for_exception(exc: Exception) -> HttpResponse:
         return error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return error_response(PayloadTooLarge())
+    if isinstance(exc, TooManyFieldsSent):
+        # More than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) query parameters: Django refuses to
+        # parse them, before any view could apply its own cap.
+        return error_response(exceptions.ParseError("Too many query parameters"))
     if isinstance(exc, Http404):
         return error_response(exceptions.NotFound())
     logger.error("Unhandled API error", exc_info=exc)

@@ -6,6 +6,9 @@ The endpoint layer (``ghee/core/api.py``) has authenticated the token (any token
 organization, query or header) and renders whatever these functions raise;
 ``request.token.organization_id`` scopes every lookup, so a token never sees another
 organization's collections (they are simply not found).
+
+Every read is within ``read.budget``'s caps (checked before any query) and runs its queries
+under ``read.timeouts``' time limit (``@time_limited``).
 """
 
 import re
@@ -13,9 +16,10 @@ from dataclasses import dataclass
 
 from rest_framework import exceptions
 
+from ghee.content.read import budget, queries
 from ghee.content.read import params as read_params
-from ghee.content.read import queries
 from ghee.content.read.rendering import ItemRenderer
+from ghee.content.read.timeouts import time_limited
 from ghee.content.schema.cache import schema_cache
 from ghee.core.api import ApiRequest
 from ghee.core.http_cache import json_response
@@ -31,7 +35,10 @@ class KeyRequest:
 
 
 def parse_keys(raw: str) -> list[KeyRequest]:
-    """``k1,k2[name=value],...``: commas inside brackets belong to the filter value."""
+    """``k1,k2[name=value],...``: commas inside brackets belong to the filter value.
+
+    A key named twice is read once, with its last bracket filter (the response holds one
+    list per collection, and the last one named was always the one it kept)."""
     parts, depth, current = [], 0, []
     for char in raw:
         if char == "," and depth == 0:
@@ -42,7 +49,7 @@ def parse_keys(raw: str) -> list[KeyRequest]:
         depth -= char == "]" and depth > 0
         current.append(char)
     parts.append("".join(current))
-    requests = []
+    requests: dict[str, KeyRequest] = {}
     for part in (p.strip() for p in parts):
         if not part:
             continue
@@ -52,17 +59,26 @@ def parse_keys(raw: str) -> list[KeyRequest]:
         condition = None
         if match["name"] is not None:
             condition = (match["name"].strip(), match["value"])
-        requests.append(KeyRequest(match["key"], condition))
-    return requests
+        requests[match["key"]] = KeyRequest(match["key"], condition)
+    budget.check_keys(len(requests))
+    return list(requests.values())
 
 
-def _bracket_filters(schema, request: KeyRequest) -> list[read_params.Filter]:
-    if request.condition is None:
-        return []
-    name, value = request.condition
+def _filters(schema, params, request: KeyRequest | None = None) -> list[read_params.Filter]:
+    """A key's bracket filter (if any) and the ``fields.*`` filters, within the cap."""
+    pairs = list(dict.fromkeys(read_params.field_filter_pairs(params)))
+    condition = request.condition if request is not None else None
+    budget.check_filters(len(pairs) + (condition is not None))
+    if condition is None:
+        return read_params.parse_filters(schema, pairs)
+    name, value = condition
     if name == "_id":
-        return [read_params.id_filter(value, f"{request.key}[_id]")]
-    return read_params.parse_filters(schema, [(name, value)], name_format=request.key + "[{}]")
+        bracket = [read_params.id_filter(value, f"{request.key}[_id]")]
+    else:
+        bracket = read_params.parse_filters(
+            schema, [(name, value)], name_format=request.key + "[{}]"
+        )
+    return bracket + read_params.parse_filters(schema, pairs)
 
 
 def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
@@ -78,24 +94,39 @@ def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
         schemas.append(schema)
     params = request.params
     options = read_params.parse_read_options(params, schemas[0].locales)
-    paging = read_params.parse_paging(params) if len(key_requests) == 1 else read_params.EVERYTHING
+    several = len(key_requests) > 1
+    if several:
+        # Every item of each collection, as ButterCMS answers, up to the cap: one more is
+        # fetched to tell a collection that is past it (a 400, see docs/read-api.md).
+        paging = read_params.Paging(offset=0, limit=budget.items_per_key())
+    else:
+        paging = read_params.parse_paging(params)
+    queried = []
+    for key_request, schema in zip(key_requests, schemas, strict=True):
+        filters = _filters(schema, params, key_request)
+        order = read_params.parse_order(schema, params.get("order"))
+        queried.append((schema, filters, order))
     renderer = ItemRenderer(organization_id, options)
     data, page = {}, None
-    for key_request, schema in zip(key_requests, schemas, strict=True):
-        filters = _bracket_filters(schema, key_request)
-        filters += read_params.parse_filters(schema, read_params.field_filter_pairs(params))
-        order = read_params.parse_order(schema, params.get("order"))
+    for schema, filters, order in queried:
         page = queries.list_items(schema, options.scope, filters, order, paging)
+        if several and page.has_next:
+            raise budget.too_many_items(schema.collection_key, page.count)
         data[schema.collection_key] = renderer.render(schema, page.items)
-    body = {"meta": page.meta(), "data": data} if len(key_requests) == 1 else {"data": data}
+    body = {"data": data} if several else {"meta": page.meta(), "data": data}
     return json_response(request.http, body, shared=not options.scope.preview)
 
 
+@time_limited
 def list_by_keys(request: ApiRequest):
+    budget.check_parameters(request.params)
     return _read_by_keys(request, parse_keys(request.params.get("keys", "")))
 
 
+@time_limited
 def list_collection(request: ApiRequest, key: str):
+    params = request.params
+    budget.check_parameters(params)
     if "," in key or "[" in key:
         # The JS SDK turns ``retrieve(["a", "b"])`` into ``/v2/content/a,b/``.
         return _read_by_keys(request, parse_keys(key))
@@ -103,9 +134,8 @@ def list_collection(request: ApiRequest, key: str):
     schema = schema_cache.get(organization_id, key)
     if schema is None:
         raise exceptions.NotFound()
-    params = request.params
     options = read_params.parse_read_options(params, schema.locales)
-    filters = read_params.parse_filters(schema, read_params.field_filter_pairs(params))
+    filters = _filters(schema, params)
     order = read_params.parse_order(schema, params.get("order"))
     paging = read_params.parse_paging(params)
     page = queries.list_items(schema, options.scope, filters, order, paging)
@@ -114,7 +144,9 @@ def list_collection(request: ApiRequest, key: str):
     return json_response(request.http, body, shared=not options.scope.preview)
 
 
+@time_limited
 def retrieve_item(request: ApiRequest, key: str, item_id: str):
+    budget.check_parameters(request.params)
     organization_id = request.token.organization_id
     schema = schema_cache.get(organization_id, key)
     item_id = read_params.parse_item_id(item_id)

@@ -190,9 +190,10 @@ def parse_filters(
     schema: CompiledSchema, pairs: Iterable[tuple[str, str]], *, name_format: str = "fields.{}"
 ) -> list[Filter]:
     """``(field_key, value)`` pairs -> filters. Unknown fields are 403, bad values 400;
-    messages name the parameter as ``name_format.format(field_key)``."""
+    messages name the parameter as ``name_format.format(field_key)``. A filter given twice
+    is kept once (the same condition twice selects the same items)."""
     filters = []
-    for key, value in pairs:
+    for key, value in dict.fromkeys(pairs):
         name = name_format.format(key)
         field = schema.field(key)
         if field is None:
@@ -214,7 +215,11 @@ def field_filter_pairs(params) -> list[tuple[str, str]]:
 
 
 def _filter_for(field: CompiledField, value: str, name: str) -> Filter:
-    """The filter value read as its field's type reads a written value (see field_types)."""
+    """The filter value read as its field's type reads a written value (see field_types).
+    A NUL character is refused: PostgreSQL cannot store one in text (so no stored value
+    holds one), and passing it on would be a database error."""
+    if "\x00" in value:
+        raise BadReadParameter(f"Invalid filter value for {name}: NUL characters are not allowed")
     try:
         column, encoded = field.kind.filter_value(value)
     except FieldError as exc:
@@ -227,15 +232,17 @@ def _filter_for(field: CompiledField, value: str, name: str) -> Filter:
 
 
 def parse_order(schema: CompiledSchema, raw: str | None) -> Order | None:
+    """``<key>`` or ``-<key>``; anything else (``-``, ``--<key>``) names no field: 403."""
     raw = (raw or "").strip()
     if not raw:
         return None
     descending = raw.startswith("-")
-    key = raw.lstrip("-")
+    key = raw[1:] if descending else raw
     field = schema.field(key)
     if field is None:
         raise InvalidCollectionQuery(
-            f"Invalid collection order: collection {schema.collection_key} has no field {key}"
+            f"Invalid collection order: collection {schema.collection_key} has no field "
+            f"{key or '(none)'}"
         )
     if not field.kind.orderable:
         raise InvalidCollectionQuery(
