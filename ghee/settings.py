@@ -255,3 +255,11 @@ if _env_bool("GHEE_TRUST_X_FORWARDED_PROTO"):
 # that skip /v2/ (ghee.core.middleware.web_only). ghee.dashboard.checks verifies those
 # subclasses are installed instead, so nothing is lost by silencing the path checks.
 SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]
+
+# --- slow clients and bodies (docs/api-layer.md, "Limits and slow clients") ----------------
+# Seconds a write's body may take to arrive, once its headers passed authentication (408).
+GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
+# `ghee serve` defaults: blocking threads per granian worker, and seconds a connection may
+# take to send a request's headers (also how long an idle keep-alive connection is kept).
+GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 8)
+GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
