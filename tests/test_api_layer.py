@@ -278,6 +278,7 @@ def body_request(rf, data: bytes, length: int | None):
     request.META["wsgi.input"] = io.BytesIO(data)
     if length is None:
         request.META.pop("CONTENT_LENGTH", None)
+        request.META["HTTP_TRANSFER_ENCODING"] = "chunked"
     else:
         request.META["CONTENT_LENGTH"] = str(length)
     return request

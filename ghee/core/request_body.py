@@ -19,7 +19,8 @@ gets this far (``core/api.py`` authenticates from the headers before any body is
 and ``ghee serve`` runs several threads per worker; see docs/api-layer.md.
 
 - A declared ``Content-Length`` above ``GHEE_MAX_BODY_BYTES``: 413 without reading.
-- No ``Content-Length`` (chunked, HTTP/2): read to the end; more than the cap: 413.
+- ``Transfer-Encoding: chunked``: read to the end; more than the cap: 413. Neither
+  header: no body (HTTP/1.1; ``ghee serve`` speaks nothing else).
 - A body that ends before its declared length: 400.
 - ``Content-Encoding`` other than ``identity``: 415 (ghee does not decompress bodies).
 """
@@ -68,8 +69,10 @@ def read_body(request) -> bytes:
         if length <= 0:
             return _keep(request, b"")
         wanted = length
-    else:
+    elif "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
         wanted = limit + 1  # read to the end; one byte more tells a body over the cap
+    else:
+        return _keep(request, b"")  # HTTP/1.1: neither header, no body
     raw = _read(meta["wsgi.input"], wanted, time.monotonic() + settings.GHEE_BODY_READ_TIMEOUT)
     if len(raw) > limit:
         raise PayloadTooLarge()
