@@ -261,5 +261,5 @@ SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]
 GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
 # `ghee serve` defaults: blocking threads per granian worker, and seconds a connection may
 # take to send a request's headers (also how long an idle keep-alive connection is kept).
-GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 8)
+GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 2)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))

@@ -83,6 +83,8 @@ def server(tmp_path_factory):
         port,
         "--header-timeout",
         str(HEADER_TIMEOUT),
+        "--threads",  # 10 slow writes with a valid token below hold up to 10 threads
+        "8",
         GHEE_BODY_READ_TIMEOUT=str(BODY_TIMEOUT),
         GHEE_MAX_BODY_BYTES=str(MAX_BODY),
         GHEE_WORKER_IDLE_MAX_INTERVAL="0.1",

@@ -16,7 +16,8 @@ thread until it disconnects, as a read cannot be interrupted. (Reading in a seco
 and answering 408 while it waits was tried: granian 2.8 then stops answering the whole
 worker process until that client goes away.) Only a client holding a valid write token
 gets this far (``core/api.py`` authenticates from the headers before any body is read),
-and ``ghee serve`` runs several threads per worker; see docs/api-layer.md.
+and ``ghee serve --threads`` sets how many such writers a worker can hold; see
+docs/api-layer.md.
 
 - A declared ``Content-Length`` above ``GHEE_MAX_BODY_BYTES``: 413 without reading.
 - ``Transfer-Encoding: chunked``: read to the end; more than the cap: 413. Neither

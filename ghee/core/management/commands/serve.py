@@ -11,9 +11,9 @@ rather than twice (granian treats a second signal as "stop now").
 Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
 in its own event loop, so a slow client costs a connection, not a thread; a connection that
 has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
-connection included) is closed. Python runs on ``--threads`` threads per worker: enough
-that a few writes waiting up to ``GHEE_BODY_READ_TIMEOUT`` for their bodies leave threads
-for everyone else.
+connection included) is closed. Python runs on ``--threads`` threads per worker, held only
+while a request is processed (or a write with a valid token sends its body, at most
+``GHEE_BODY_READ_TIMEOUT``); on SQLite more than 2 lowers the write rate (docs/cli.md).
 """
 
 import contextlib
@@ -91,7 +91,7 @@ class Command(GheeCommand):
             "--threads",
             type=int,
             default=settings.GHEE_SERVE_THREADS,
-            help="threads running Python per granian worker (default GHEE_SERVE_THREADS, 8)",
+            help="threads running Python per granian worker (default GHEE_SERVE_THREADS, 2)",
         )
         parser.add_argument(
             "--header-timeout",
