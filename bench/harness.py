@@ -232,10 +232,13 @@ class Server:
     """``ghee serve --no-worker`` on 127.0.0.1 (granian directly if ``serve`` is missing).
 
     Use as a context manager; ``url(path)``, ``cpu_seconds()`` (the whole process tree),
-    ``stop()``. ``workers``/``threads`` are granian's worker processes and blocking threads.
+    ``stop()``. ``workers``/``threads`` are granian's worker processes and blocking threads
+    (``threads=None``: ``ghee serve``'s default).
     """
 
-    def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], *, workers: int = 2, threads: int | None = None
+    ) -> None:
         self.env = env
         self.port = free_port()
         self.workers = workers
@@ -252,7 +255,7 @@ class Server:
         return [
             str(BIN / "granian"),
             *("--interface", "wsgi", "--host", "127.0.0.1", "--port", str(self.port)),
-            *("--workers", str(self.workers), "--blocking-threads", str(self.threads)),
+            *("--workers", str(self.workers), "--blocking-threads", str(self.threads or 1)),
             "--no-ws",
             "ghee.wsgi:application",
         ]
@@ -260,7 +263,9 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         command = self.command()
         if command[1] == "serve":
-            command += ["--workers", str(self.workers), "--threads", str(self.threads)]
+            command += ["--workers", str(self.workers)]
+            if self.threads is not None:  # otherwise serve's own default
+                command += ["--threads", str(self.threads)]
         log("server: " + " ".join(command[1:]))
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT)
         deadline = time.monotonic() + timeout

@@ -431,7 +431,9 @@ def parse_args(argv=None):
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--items", type=int, default=1, help="items per POST (1-100)")
     parser.add_argument("--server-workers", type=int, default=2, help="granian workers")
-    parser.add_argument("--server-threads", type=int, default=1, help="granian threads")
+    parser.add_argument(
+        "--server-threads", type=int, help="granian threads (default: ghee serve's)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.e2e_duration = args.e2e_duration or args.duration

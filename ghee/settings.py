@@ -350,3 +350,11 @@ GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
 # Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
 # Retry-After. Writes, workers and the dashboard never run under it.
 GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)
+
+# --- slow clients and bodies (docs/api-layer.md, "Limits and slow clients") ----------------
+# Seconds a write's body may take to arrive, once its headers passed authentication (408).
+GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
+# `ghee serve` defaults: blocking threads per granian worker, and seconds a connection may
+# take to send a request's headers (also how long an idle keep-alive connection is kept).
+GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 2)
+GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))

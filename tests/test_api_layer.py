@@ -3,18 +3,23 @@ method rules, one error renderer (bodies and headers), the 202 of the hot path, 
 read-parameter compatibility fixes of issue 7 (``test=1`` on R2, ``locale`` without
 locales)."""
 
+import io
 import json
 import logging
 
 import pytest
 from django.db import OperationalError
+from rest_framework import exceptions
 
+from ghee.accounts.authentication import authenticate
 from ghee.accounts.services import create_token
 from ghee.content.models import Job
 from ghee.content.read import queries
 from ghee.content.write import accept as services
+from ghee.core import request_body
 from ghee.core.api import Access, Endpoint
-from ghee.core.errors import json_server_error
+from ghee.core.errors import PayloadTooLarge, guard_wsgi, json_server_error, response_for_exception
+from ghee.core.request_body import read_body
 from tests.conftest import make_collection
 from tests.read_factories import put_item
 
@@ -232,3 +237,87 @@ def test_locale_is_still_checked_where_locales_exist(api, org_locales):
     response = api.get("/v2/content/posts/", {"auth_token": token, "locale": "fr"})
     assert_private_error(response, 400, {"detail": "Invalid locale parameter"})
     assert response["Access-Control-Allow-Origin"] == "*"
+
+
+# --- Bodies read whole or refused (issue 8) --------------------------------------------------
+
+
+def test_a_duplicate_key_is_a_400_naming_it(api, team_members, write_token):
+    raw = b'{"key": "team_members", "fields": [{"name": "Ada", "name": "Bob"}]}'
+    response = api.generic("POST", "/v2/content/", raw, "application/json", **auth(write_token))
+    assert response.status_code == 400
+    assert response.json() == {"detail": 'JSON parse error - duplicate key "name"'}
+    assert not Job.objects.exists()
+
+
+def test_a_compressed_body_is_415(api, team_members, write_token):
+    response = post(api, write_token, HTTP_CONTENT_ENCODING="gzip")
+    assert response.status_code == 415
+    assert response.json() == {
+        "detail": 'Unsupported Content-Encoding "gzip": send the body as is.'
+    }
+    assert not Job.objects.exists()
+    assert post(api, write_token, HTTP_CONTENT_ENCODING="identity").status_code == 202
+
+
+def test_a_write_without_a_valid_token_never_touches_its_body(rf, team_members):
+    class Untouchable:
+        def read(self, *args):
+            raise AssertionError("the body was read before the token was checked")
+
+    request = rf.post("/v2/content/", b"{}", content_type="application/json")
+    request.META["wsgi.input"] = request._stream = Untouchable()
+    response = Endpoint(authenticate, reads=Access.READ, post=lambda r: None)(request)
+    assert response.status_code == 401
+
+
+def body_request(rf, data: bytes, length: int | None):
+    """A POST whose ``wsgi.input`` is ``data`` and whose Content-Length is ``length`` (None:
+    a chunked body, which granian hands over de-chunked and without Content-Length)."""
+    request = rf.post("/v2/content/", b"", content_type="application/json")
+    request.META["wsgi.input"] = io.BytesIO(data)
+    if length is None:
+        request.META.pop("CONTENT_LENGTH", None)
+        request.META["HTTP_TRANSFER_ENCODING"] = "chunked"
+    else:
+        request.META["CONTENT_LENGTH"] = str(length)
+    return request
+
+
+def test_a_body_without_content_length_is_read_to_its_end(rf, settings):
+    settings.GHEE_MAX_BODY_BYTES = 100_000
+    payload = json.dumps({"fields": {"name": "x" * 40_000}}).encode()
+    assert read_body(body_request(rf, payload, None)) == payload
+
+
+def test_a_body_without_content_length_over_the_cap_is_413(rf, settings):
+    settings.GHEE_MAX_BODY_BYTES = 1000
+    with pytest.raises(PayloadTooLarge):
+        read_body(body_request(rf, b"x" * 1001, None))
+    assert read_body(body_request(rf, b"x" * 1000, None)) == b"x" * 1000
+
+
+def test_a_body_shorter_than_its_content_length_is_400(rf):
+    with pytest.raises(exceptions.ParseError):
+        read_body(body_request(rf, b'{"a": 1}', 100))
+
+
+def test_a_body_still_arriving_after_the_deadline_is_408(rf, settings, monkeypatch):
+    settings.GHEE_BODY_READ_TIMEOUT = 5
+    clock = iter([0.0, 1.0, 6.0, 7.0])
+    monkeypatch.setattr(request_body.time, "monotonic", lambda: next(clock))
+    request = body_request(rf, b"x" * (3 * request_body.READ_PIECE), 3 * request_body.READ_PIECE)
+    with pytest.raises(request_body.RequestTimeout):
+        read_body(request)
+    response = response_for_exception(request_body.RequestTimeout())
+    assert (response.status_code, response["Connection"]) == (408, "close")
+
+
+def test_a_crash_outside_django_is_the_same_500_bytes():
+    def crashing(environ, start_response):
+        raise RuntimeError("a request signal failed")
+
+    started = []
+    body = guard_wsgi(crashing)({}, lambda status, headers, exc_info=None: started.append(status))
+    assert started == ["500 Internal Server Error"]
+    assert b"".join(body) == SERVER_ERROR

@@ -247,3 +247,23 @@ def test_only_a_hash_of_the_token_is_stored(org):
         cursor.execute("SELECT * FROM accounts_apitoken")
         stored = [str(value) for row in cursor.fetchall() for value in row]
     assert not any(clear in value for value in stored)
+
+
+# --- Conflicting credentials (issue 8) -------------------------------------------------------
+
+
+def test_two_different_query_tokens_are_401_not_the_last_one(api, team_members, org, read_token):
+    other = create_token(org, "read")[1]
+    response = api.get(f"{LIST}?auth_token={read_token}&auth_token={other}")
+    assert_401(response, INVALID)
+
+
+def test_a_header_token_and_a_different_query_token_are_401(api, team_members, org, read_token):
+    other = create_token(org, "read")[1]
+    response = api.get(LIST, {"auth_token": other}, HTTP_AUTHORIZATION=f"Token {read_token}")
+    assert_401(response, INVALID)
+
+
+def test_the_same_token_twice_reads(api, team_members, read_token):
+    query = f"{LIST}?auth_token={read_token}&auth_token={read_token}"
+    assert api.get(query, HTTP_AUTHORIZATION=f"Token {read_token}").status_code == 200

@@ -112,6 +112,22 @@ def test_job_list_filters_by_status_and_pages(api, write_token, team_members, or
     assert api.get("/v2/jobs/?page=0", **auth(write_token)).status_code == 400
 
 
+def test_job_paging_follows_the_read_apis_rules_and_errors(
+    api, write_token, read_token, team_members
+):
+    for n in range(3):
+        create(api, write_token, [{"name": f"n{n}"}])
+    for query in ("page_size=100000", "page_size=0", "limit=101", "page=1&limit=2", "page=x"):
+        jobs = api.get(f"/v2/jobs/?{query}", **auth(write_token))
+        read = api.get(f"/v2/content/team_members/?{query}", **auth(read_token))
+        assert jobs.status_code == read.status_code == 400, query
+        assert jobs.json() == read.json(), query
+    by_offset = api.get("/v2/jobs/?limit=2&offset=1", **auth(write_token)).json()
+    assert by_offset["meta"] == {"count": 3, "next_offset": None, "previous_offset": 0}
+    assert len(by_offset["data"]) == 2
+    assert len(api.get("/v2/jobs/", **auth(write_token)).json()["data"]) == 3
+
+
 # --- Processing rules ------------------------------------------------------------------------
 
 

@@ -8,6 +8,11 @@
 - An unknown or revoked token is 401 "Invalid token." (the endpoint layer adds
   ``WWW-Authenticate: Token`` to every 401); a malformed ``Authorization: Token`` header
   gets DRF's messages, as ButterCMS (a DRF service) answers.
+- Conflicting credentials are 401 "Invalid token.", never "the last one wins": two
+  different ``auth_token`` values in one query string, or (on a read) a header token and a
+  different query token. The same token twice is fine.
+- Only headers and the query string are looked at: a write's 401 is decided before its
+  body is read (docs/api-layer.md, "Limits and slow clients").
 """
 
 import hmac
@@ -76,8 +81,8 @@ def _touch(token: ApiToken) -> None:
 def authenticate(request, access: Access) -> ApiToken:
     """The token a Django ``request`` carries for ``access``, or a 401 (DRF exception)."""
     clear = _header_token(request)
-    if clear is None and access is Access.READ:
-        clear = request.GET.get("auth_token") or None
+    if access is Access.READ:
+        clear = _one_token(clear, request.GET.getlist("auth_token"))
     if clear is None:
         raise exceptions.NotAuthenticated()
     token = find_token(clear)
@@ -87,6 +92,17 @@ def authenticate(request, access: Access) -> ApiToken:
         raise exceptions.NotAuthenticated()
     _touch(token)
     return token
+
+
+def _one_token(header: str | None, query: list[str]) -> str | None:
+    """The one token given by the header and the query's ``auth_token`` values; 401 when
+    they disagree."""
+    given = {value for value in query if value}
+    if header is not None:
+        given.add(header)
+    if len(given) > 1:
+        raise exceptions.AuthenticationFailed("Invalid token.")
+    return given.pop() if given else None
 
 
 def _header_token(request) -> str | None:

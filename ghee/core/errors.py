@@ -7,17 +7,20 @@ only as that library here; no DRF view handles a request (see ``core/api.py``).
 
 Bodies: ``{"detail": "..."}``, or the dict/list given (field errors). Headers on every
 error: ``Cache-Control: private, no-store`` (a CDN must never keep a 404 for an item about
-to exist), ``Vary: Authorization``, and ``WWW-Authenticate: Token`` on a 401.
+to exist), ``Vary: Authorization``, and ``WWW-Authenticate: Token`` on a 401. An error
+raised about a body that was not read whole (408, 413) also says ``Connection: close``: the
+rest of that body must not be taken for the next request on the connection.
 """
 
 import logging
 import math
+import sys
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 
-from ghee.core.http_cache import private_response, render_json
+from ghee.core.http_cache import CONTENT_TYPE, NO_STORE, private_response, render_json
 
 logger = logging.getLogger("ghee.api")
 
@@ -29,6 +32,7 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body is too large."
     default_code = "payload_too_large"
+    close_connection = True
 
 
 class FieldErrors(exceptions.APIException):
@@ -52,6 +56,8 @@ def error_response(exc: exceptions.APIException) -> HttpResponse:
         response["WWW-Authenticate"] = AUTH_SCHEME
     if getattr(exc, "wait", None):  # as DRF does for Throttled (and ghee's DatabaseBusy)
         response["Retry-After"] = str(math.ceil(exc.wait))
+    if getattr(exc, "close_connection", False):
+        response["Connection"] = "close"
     return response
 
 
@@ -86,3 +92,24 @@ def json_not_found(request, exception=None):
 
 def json_server_error(request):
     return server_error_response()
+
+
+def guard_wsgi(application):
+    """``application``, answering what escapes Django (its request signals, a broken
+    response iterator) with the same 500 bytes rather than granian's plain-text one."""
+
+    def guarded(environ, start_response):
+        try:
+            return application(environ, start_response)
+        except Exception:
+            logger.exception("Unhandled error outside a view")
+            headers = [
+                ("Content-Type", CONTENT_TYPE),
+                ("Content-Length", str(len(SERVER_ERROR_BODY))),
+                ("Cache-Control", NO_STORE),
+                ("Vary", "Authorization"),
+            ]
+            start_response("500 Internal Server Error", headers, sys.exc_info())
+            return [SERVER_ERROR_BODY]
+
+    return guarded

@@ -1,45 +1,51 @@
 """Reading a request's JSON body, with the limits a client can be told about.
 
-- Larger than ``GHEE_MAX_BODY_BYTES`` (declared or actual): 413.
+- Read whole, within ``GHEE_MAX_BODY_BYTES`` and ``GHEE_BODY_READ_TIMEOUT``, chunked or
+  not (``core/request_body.py``): 413, 408, 415 for a ``Content-Encoding``.
 - A non-empty body that is not ``application/json`` (or ``*+json``): 415.
 - Not JSON, ``NaN``/``Infinity``, nested too deeply, NUL characters or lone surrogates
   (escapes can smuggle in what no database stores): 400 ``JSON parse error - ...``.
+- A key twice in one object (JSON leaves it open which one counts): 400 naming the key.
 
 No DRF parser: this is on the write hot path (docs/write-api.md, performance).
 """
 
 import json
 
-from django.conf import settings
 from rest_framework import exceptions
 
-from ghee.core.errors import PayloadTooLarge
+from ghee.core.request_body import read_body
 
 
 def read_json_body(request) -> tuple[object, bytes]:
     """(the parsed body or None when it is empty, the raw bytes) of a Django request."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.GHEE_MAX_BODY_BYTES:
-        raise PayloadTooLarge()
-    raw = request.body
-    if len(raw) > settings.GHEE_MAX_BODY_BYTES:
-        raise PayloadTooLarge()
+    raw = read_body(request)
     if not raw.strip():
         return None, raw
     content_type = request.content_type or ""
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise exceptions.UnsupportedMediaType(content_type or "(none)")
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        body = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+        )
         if b"\\u" in raw:
             _check_strings(body)
     except (ValueError, RecursionError) as exc:
         message = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
         raise exceptions.ParseError(f"JSON parse error - {message[:200]}") from exc
     return body, raw
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {json.dumps(key)}")
+            seen.add(key)
+    return obj
 
 
 def _reject_constant(name: str):

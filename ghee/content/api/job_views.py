@@ -11,11 +11,11 @@ from rest_framework import exceptions
 
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import Job
+from ghee.content.read.params import parse_paging
 from ghee.core.api import ApiRequest
 from ghee.core.http_cache import json_response
 
 _JOB_ID = re.compile(r"[0-9]{1,18}")
-MAX_PAGE_SIZE = 100
 
 
 def _timestamp(value):
@@ -41,15 +41,6 @@ def job_json(job: Job) -> dict:
     }
 
 
-def _positive_int(request: ApiRequest, name: str, default: int) -> int:
-    raw = request.params.get(name)
-    if raw is None:
-        return default
-    if not _JOB_ID.fullmatch(raw) or int(raw) < 1:
-        raise exceptions.ParseError(f"{name} must be a positive integer.")
-    return int(raw)
-
-
 def retrieve_job(request: ApiRequest, job_id: str):
     if not _JOB_ID.fullmatch(job_id):
         raise exceptions.NotFound()
@@ -64,7 +55,8 @@ def retrieve_job(request: ApiRequest, job_id: str):
 
 
 def list_jobs(request: ApiRequest):
-    """Newest first; ``?status=``, ``?page=`` and ``?page_size=`` (at most 100)."""
+    """Newest first; ``?status=``; paged as reads are (``page``/``page_size`` or
+    ``limit``/``offset``, at most 100 a page, the same 400s: ``read/params.parse_paging``)."""
     jobs = Job.objects.select_related("collection").filter(
         organization_id=request.token.organization_id
     )
@@ -73,20 +65,23 @@ def list_jobs(request: ApiRequest):
         if wanted not in JobStatus.values:
             raise exceptions.ParseError(f"status must be one of {', '.join(JobStatus.values)}.")
         jobs = jobs.filter(status=wanted)
-    page = _positive_int(request, "page", 1)
-    page_size = min(_positive_int(request, "page_size", 20), MAX_PAGE_SIZE)
+    paging = parse_paging(request.params)
     count = jobs.count()
-    start = (page - 1) * page_size
-    rows = list(jobs.order_by("-id")[start : start + page_size])
+    start, size = paging.offset, paging.limit
+    rows = list(jobs.order_by("-id")[start : start + size])
+    has_next = start + size < count
+    if paging.by_offset:
+        meta = {
+            "count": count,
+            "next_offset": start + size if has_next else None,
+            "previous_offset": max(start - size, 0) if start else None,
+        }
+    else:
+        meta = {
+            "count": count,
+            "previous_page": paging.page - 1 if paging.page > 1 else None,
+            "next_page": paging.page + 1 if has_next else None,
+        }
     return json_response(
-        request.http,
-        {
-            "meta": {
-                "count": count,
-                "previous_page": page - 1 if page > 1 else None,
-                "next_page": page + 1 if start + page_size < count else None,
-            },
-            "data": [job_json(job) for job in rows],
-        },
-        shared=False,
+        request.http, {"meta": meta, "data": [job_json(job) for job in rows]}, shared=False
     )

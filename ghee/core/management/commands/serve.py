@@ -1,4 +1,5 @@
-"""``ghee serve [--bind HOST:PORT] [--workers N] [--threads N] [--no-worker]``.
+"""``ghee serve [--bind HOST:PORT] [--workers N] [--threads N] [--header-timeout S]
+[--no-worker]``.
 
 Runs the API under granian (WSGI, ``ghee.wsgi:application``) and, unless ``--no-worker``,
 one ``ghee worker`` beside it. Ctrl-C or SIGTERM stops both: the signal is forwarded, both
@@ -6,6 +7,13 @@ get ``STOP_GRACE_SECONDS`` to finish what they are doing, and the command exits 
 
 The children run in their own sessions so a terminal's Ctrl-C reaches them once, from here,
 rather than twice (granian treats a second signal as "stop now").
+
+Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
+in its own event loop, so a slow client costs a connection, not a thread; a connection that
+has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
+connection included) is closed. Python runs on ``--threads`` threads per worker, held only
+while a request is processed (or a write with a valid token sends its body, at most
+``GHEE_BODY_READ_TIMEOUT``); on SQLite more than 2 lowers the write rate (docs/cli.md).
 """
 
 import contextlib
@@ -82,8 +90,15 @@ class Command(GheeCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=1,
-            help="blocking threads per granian worker (default 1, best on SQLite)",
+            default=settings.GHEE_SERVE_THREADS,
+            help="threads running Python per granian worker (default GHEE_SERVE_THREADS, 2)",
+        )
+        parser.add_argument(
+            "--header-timeout",
+            type=float,
+            default=settings.GHEE_HEADER_READ_TIMEOUT,
+            help="seconds a connection may take to send request headers, and an idle "
+            "keep-alive connection is kept (default GHEE_HEADER_READ_TIMEOUT, 5)",
         )
         parser.add_argument(
             "--no-worker", action="store_true", help="do not start a `ghee worker` beside the API"
@@ -94,6 +109,8 @@ class Command(GheeCommand):
         host, port = parse_bind(options["bind"])
         if options["workers"] < 1 or options["threads"] < 1:
             raise CommandError("--workers and --threads must be at least 1")
+        if not 0.001 <= options["header_timeout"] <= 60:
+            raise CommandError("--header-timeout must be between 0.001 and 60 seconds")
         self.check_migrations()
         call_command("collectstatic", interactive=False, verbosity=0)
 
@@ -151,6 +168,10 @@ class Command(GheeCommand):
             str(options["workers"]),
             "--blocking-threads",
             str(options["threads"]),
+            "--http",
+            "1",
+            "--http1-header-read-timeout",
+            str(round(options["header_timeout"] * 1000)),
             "--respawn-failed-workers",
             "--no-ws",
         ]

@@ -1,0 +1,102 @@
+"""Reading a request body whole, within a size cap and a deadline, or refusing it.
+
+Why not ``request.body``: Django reads ``CONTENT_LENGTH`` bytes of ``wsgi.input`` and
+nothing when there is none, so a chunked body (``Transfer-Encoding: chunked``, what Python
+``requests`` sends for a generator) silently reads as empty. granian hands a chunked body to
+WSGI de-chunked, with no ``CONTENT_LENGTH``, readable to its end.
+
+Why in pieces against a clock: granian's ``wsgi.input.read(n)`` blocks until ``n`` bytes or
+the end of the body arrive, with no timeout of its own, and it blocks one of the threads
+that run Python for the server process. The body is read ``READ_PIECE`` bytes at a time;
+once ``GHEE_BODY_READ_TIMEOUT`` seconds have passed the answer is ``408`` with
+``Connection: close``. A body sent at once (every normal client) is one read.
+
+What this cannot bound: a client that sends part of a piece and then nothing holds its
+thread until it disconnects, as a read cannot be interrupted. (Reading in a second thread
+and answering 408 while it waits was tried: granian 2.8 then stops answering the whole
+worker process until that client goes away.) Only a client holding a valid write token
+gets this far (``core/api.py`` authenticates from the headers before any body is read),
+and ``ghee serve --threads`` sets how many such writers a worker can hold; see
+docs/api-layer.md.
+
+- A declared ``Content-Length`` above ``GHEE_MAX_BODY_BYTES``: 413 without reading.
+- ``Transfer-Encoding: chunked``: read to the end; more than the cap: 413. Neither
+  header: no body (HTTP/1.1; ``ghee serve`` speaks nothing else).
+- A body that ends before its declared length: 400.
+- ``Content-Encoding`` other than ``identity``: 415 (ghee does not decompress bodies).
+"""
+
+import time
+
+from django.conf import settings
+from rest_framework import exceptions, status
+
+from ghee.core.errors import PayloadTooLarge
+
+READ_PIECE = 16 * 1024
+
+
+class RequestTimeout(exceptions.APIException):
+    """408: the body did not arrive in time; the connection is closed after the answer."""
+
+    status_code = status.HTTP_408_REQUEST_TIMEOUT
+    default_detail = "Request body was not received in time."
+    default_code = "request_timeout"
+    close_connection = True
+
+
+class UnsupportedEncoding(exceptions.UnsupportedMediaType):
+    def __init__(self, encoding: str) -> None:
+        super().__init__(
+            encoding, detail=f'Unsupported Content-Encoding "{encoding}": send the body as is.'
+        )
+
+
+def read_body(request) -> bytes:
+    """The whole body of a Django ``request`` (also kept as ``request.body``), or a 4xx."""
+    meta = request.META
+    encoding = meta.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding and encoding != "identity":
+        raise UnsupportedEncoding(encoding)
+    limit = settings.GHEE_MAX_BODY_BYTES
+    declared = meta.get("CONTENT_LENGTH")
+    if declared:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise exceptions.ParseError("Invalid Content-Length header.") from None
+        if length > limit:
+            raise PayloadTooLarge()
+        if length <= 0:
+            return _keep(request, b"")
+        wanted = length
+    elif "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        wanted = limit + 1  # read to the end; one byte more tells a body over the cap
+    else:
+        return _keep(request, b"")  # HTTP/1.1: neither header, no body
+    raw = _read(meta["wsgi.input"], wanted, time.monotonic() + settings.GHEE_BODY_READ_TIMEOUT)
+    if len(raw) > limit:
+        raise PayloadTooLarge()
+    if declared and len(raw) < wanted:
+        raise exceptions.ParseError("Request body is shorter than its Content-Length.")
+    return _keep(request, raw)
+
+
+def _read(stream, wanted: int, deadline: float) -> bytes:
+    """Up to ``wanted`` bytes of ``stream`` (fewer at its end), a piece at a time; 408 when
+    the deadline passes before the end."""
+    pieces, received = [], 0
+    while received < wanted:
+        piece = stream.read(min(READ_PIECE, wanted - received))
+        if not piece:
+            break
+        pieces.append(piece)
+        received += len(piece)
+        if received < wanted and time.monotonic() > deadline:
+            raise RequestTimeout()
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _keep(request, raw: bytes) -> bytes:
+    request._body = raw  # Django's cache for request.body: the stream is consumed
+    return raw
