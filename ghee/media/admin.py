@@ -40,17 +40,8 @@ class MediaAssetAdmin(admin.ModelAdmin):
         "sha256",
         "created_at",
     ]
-    readonly_fields = [
-        "preview",
-        "organization",
-        "link",
-        "content_type",
-        "file_size",
-        "dimensions",
-        "source_url",
-        "sha256",
-        "created_at",
-    ]
+    # Everything but the alt text is what the file is: shown, never edited.
+    readonly_fields = [name for name in fields if name != "alt_text"]
 
     def has_add_permission(self, request):
         return False
