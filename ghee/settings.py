@@ -356,5 +356,5 @@ GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)
 GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
 # `ghee serve` defaults: blocking threads per granian worker, and seconds a connection may
 # take to send a request's headers (also how long an idle keep-alive connection is kept).
-GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 2)
+GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
