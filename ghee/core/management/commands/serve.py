@@ -91,7 +91,7 @@ class Command(GheeCommand):
             "--threads",
             type=int,
             default=settings.GHEE_SERVE_THREADS,
-            help="threads running Python per granian worker (default GHEE_SERVE_THREADS, 2)",
+            help="threads running Python per granian worker (default GHEE_SERVE_THREADS, 1)",
         )
         parser.add_argument(
             "--header-timeout",
