@@ -451,11 +451,14 @@ def test_serve_killed_outright_leaves_no_server_behind(data_dir):
         assert len(children) == 2  # granian and the worker
     finally:
         process.kill()
-        process.communicate()
+        process.wait(timeout=10)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and any(alive(pid) for pid in children):
             time.sleep(0.2)
         leftovers = kill_process_groups(children)
+        # Only now read the pipes: a child still alive holds them open, and reading them
+        # first would wait for it forever instead of failing the test below.
+        process.communicate(timeout=10)
     assert not leftovers, "children outlived a SIGKILLed ghee serve"
     with pytest.raises(OSError):
         get(f"http://127.0.0.1:{port}/healthz", timeout=1)
