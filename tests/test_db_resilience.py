@@ -13,7 +13,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,9 +29,9 @@ from ghee.content.schema.cache import schema_cache
 from ghee.core import db_health
 from tests.test_cli import children_of, free_port, kill_process_groups, wait_until_serving
 from tests.test_worker import (
-    ROOT,
     _database_url,
     output_of,
+    spawn_ghee,
     start_worker,
     stop,
     wait_for,
@@ -192,16 +191,7 @@ def start_api(port: int, database_url: str, **env) -> subprocess.Popen:
         "GHEE_DATA_DIR": data_dir,
         **{key: str(value) for key, value in env.items()},
     }
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process object
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ghee.cli", "serve", "--bind", f"127.0.0.1:{port}", "--no-worker"],
-        cwd=ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    process.log = log
-    return process
+    return spawn_ghee(["serve", "--bind", f"127.0.0.1:{port}", "--no-worker"], environment)
 
 
 def stop_api(process: subprocess.Popen) -> str:

@@ -36,3 +36,13 @@ def test_dashboard_keeps_csrf_protection(admin_client):
     admin_client.handler.enforce_csrf_checks = True
     response = admin_client.post("/admin/logout/")
     assert response.status_code == 403
+
+
+def test_health_probe_skips_the_dashboard_middleware(client, db):
+    """Load balancers probe /healthz often: no session, CSRF, lockout or CSP work there."""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "Content-Security-Policy" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    assert client.get("/admin/login/").headers["Content-Security-Policy"]

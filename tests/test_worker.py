@@ -42,10 +42,16 @@ def start_worker(**env) -> subprocess.Popen:
         "GHEE_WORKER_INTERVAL": "0.05",
         **{key: str(value) for key, value in env.items()},
     }
-    # A file, not a pipe: a worker must never block on a full pipe nobody reads.
+    return spawn_ghee(["worker"], environment)
+
+
+def spawn_ghee(args: list[str], environment: dict) -> subprocess.Popen:
+    """``ghee ARGS`` as a subprocess whose output goes to ``process.log``.
+
+    A file, not a pipe: a process must never block on a full pipe nobody reads."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process object
     process = subprocess.Popen(
-        [sys.executable, "-m", "ghee.cli", "worker"],
+        [sys.executable, "-m", "ghee.cli", *args],
         cwd=ROOT,
         env=environment,
         stdout=log,

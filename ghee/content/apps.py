@@ -10,8 +10,10 @@ class ContentConfig(AppConfig):
         from ghee.accounts.services import register_locale_shape_check
         from ghee.content.chores import register_chores
         from ghee.content.models import Item
+        from ghee.content.read import timeouts
 
         register_chores()
+        timeouts.connect_signals()
         # Items hold their values flat or by locale: an organization with items cannot
         # switch between the two (checked by the accounts dashboard).
         register_locale_shape_check(lambda org: Item.objects.filter(organization=org).exists())

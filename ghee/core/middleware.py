@@ -7,7 +7,8 @@ Write methods are served as they come: a redirect would make clients drop the bo
 
 ``/v2/`` requests carry a token, never a session or a CSRF cookie, so the browser-only
 middleware (sessions, CSRF, ``request.user`` from the session, messages) has nothing to do
-there; ``web_only`` wraps each so it runs for the dashboard and is skipped for the API
+there, nor on ``/healthz`` (load balancers probe it many times a second); ``web_only``
+wraps each so it runs for the dashboard and is skipped for the API and the probe
 (measured: docs/benchmarks.md). The wrappers subclass the originals, so Django's admin
 checks that look for them still pass.
 """
@@ -24,8 +25,13 @@ API_PREFIX = "/v2/"
 CONTENT_PREFIX = "/v2/content"
 
 
+HEALTH_PATH = "/healthz"
+
+
 def is_api_request(request) -> bool:
-    return request.path_info.startswith(API_PREFIX)
+    """A token API request or a health probe: neither has a session, a form or a page."""
+    path = request.path_info
+    return path.startswith(API_PREFIX) or path == HEALTH_PATH
 
 
 class ApiTrailingSlashMiddleware:

@@ -179,7 +179,7 @@ def forget_session(sender, connection, **kwargs) -> None:
     setattr(connection, _SESSION_ATTRIBUTE, None)
 
 
-# Connected when the read views are first imported, i.e. before any read can have set a
-# timeout on a connection; until then there is nothing to reset.
-request_started.connect(reset_after_reads, dispatch_uid="ghee.read.reset_after_reads")
-connection_created.connect(forget_session, dispatch_uid="ghee.read.forget_session")
+def connect_signals() -> None:
+    """Called from ``ContentConfig.ready``: reset after reads, forget on a new connection."""
+    request_started.connect(reset_after_reads, dispatch_uid="ghee.read.reset_after_reads")
+    connection_created.connect(forget_session, dispatch_uid="ghee.read.forget_session")
