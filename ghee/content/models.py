@@ -191,6 +191,9 @@ class Job(LeasedRow):
         Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False
     )
     kind = models.CharField(max_length=10, choices=JobKind.choices)
+    # Who asked, as webhooks name them ("editor"): the write token's name, or the dashboard
+    # user's full name. Kept on the job so a revoked or renamed token does not change it.
+    editor = models.CharField(max_length=200, blank=True, default="")
     # The validated, normalised request: {"status": ..., "fields": [...] or {...}}.
     payload = models.JSONField(default=dict)
     # {"item_ids": [...]} once done.

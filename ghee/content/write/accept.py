@@ -91,15 +91,19 @@ def accept_job(**kwargs) -> Accepted:
 
 def _accept(
     *,
-    token: ApiToken,
+    token: ApiToken | None,
     schema: CompiledSchema,
     kind: str,
     payload: dict,
     item_id: int | None = None,
     idempotency: IdempotencyRequest | None = None,
     retry_expired_key: bool = False,
+    editor: str | None = None,
 ) -> Accepted:
     """Store an accepted write as a pending Job; DELETE also hides the item at once.
+
+    ``token`` is the write token of an API request, None for a dashboard user's write;
+    ``editor`` names who asked (default: the token's name), as webhook payloads say it.
 
     Raises ItemNotFound (nothing written) for a change to an item that is gone, and
     IdempotencyKeyReused when a concurrent request took the key with another body.
@@ -108,13 +112,13 @@ def _accept(
     status_code, body = (204, None) if kind == JobKind.DELETE else (202, PENDING_BODY)
     if item_id is None and idempotency is None:
         # One statement is its own transaction (autocommit): durable when it returns.
-        job_id = _insert_job(schema, token, kind, payload, item_id, now)
+        job_id = _insert_job(schema, token, kind, payload, item_id, now, editor)
         return Accepted(status_code, body, job_id)
     try:
         with transaction.atomic():
             if item_id is not None:
                 _lock_live_item(schema, item_id, delete=kind == JobKind.DELETE, now=now)
-            job_id = _insert_job(schema, token, kind, payload, item_id, now)
+            job_id = _insert_job(schema, token, kind, payload, item_id, now, editor)
             if idempotency is not None:
                 if retry_expired_key:
                     # An expired record of the same key makes room for the new one.
@@ -145,6 +149,7 @@ def _accept(
                 item_id=item_id,
                 idempotency=idempotency,
                 retry_expired_key=True,
+                editor=editor,
             )
         raise
     return Accepted(status_code, body, job_id)
@@ -156,6 +161,7 @@ _JOB_COLUMNS = (
     "collection_id",
     "item_id",
     "kind",
+    "editor",
     "status",
     "payload",
     "result",
@@ -167,7 +173,7 @@ _JOB_COLUMNS = (
 )
 
 
-def _insert_job(schema, token, kind, payload, item_id, now) -> int:
+def _insert_job(schema, token, kind, payload, item_id, now, editor) -> int:
     """INSERT the Job row with one prepared statement.
 
     This is the one write of the accept path; building a model instance and letting the
@@ -184,6 +190,7 @@ def _insert_job(schema, token, kind, payload, item_id, now) -> int:
                 collection_id=schema.collection_id,
                 item_id=item_id,
                 kind=kind,
+                editor=_editor(token, editor),
                 payload=payload,
             )
             .pk
@@ -193,10 +200,11 @@ def _insert_job(schema, token, kind, payload, item_id, now) -> int:
     json_field = fields.get_field("payload")
     values = (
         schema.organization_id,
-        token.pk,
+        token.pk if token is not None else None,
         schema.collection_id,
         item_id,
         kind,
+        _editor(token, editor),
         JobStatus.PENDING.value,
         json_field.get_db_prep_save(payload, conn),
         json_field.get_db_prep_save({}, conn),
@@ -209,6 +217,12 @@ def _insert_job(schema, token, kind, payload, item_id, now) -> int:
     with conn.cursor() as cursor:
         cursor.execute(_insert_job_sql(db), values)
         return cursor.fetchone()[0]
+
+
+def _editor(token: ApiToken | None, editor: str | None) -> str:
+    if editor is not None:
+        return editor[:200]
+    return token.name if token is not None else ""
 
 
 @functools.cache

@@ -112,7 +112,8 @@ def record_events(contexts: list[JobContext]) -> None:
 
     ``data`` holds what a webhook payload needs (ButterCMS §12) without reading content:
     the collection key, the item id, the locale (null without locales), whether it is the
-    default locale, the status, the label field's value, and the write token's name.
+    default locale, the status, the label field's value, and the editor (the write
+    token's name, or the dashboard user's).
     """
     events = []
     for ctx in contexts:
@@ -131,7 +132,7 @@ def record_events(contexts: list[JobContext]) -> None:
                         "default_locale": change.locale == schema.locales.default,
                         "status": str(change.status),
                         "label": change.data.get(label_field) if label_field else None,
-                        "editor": job.token.name if job.token_id else "",
+                        "editor": job.editor,
                         "job_id": job.pk,
                         "timestamp": ctx.now.isoformat(),
                     },
