@@ -358,3 +358,14 @@ GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
 # take to send a request's headers (also how long an idle keep-alive connection is kept).
 GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
+
+# --- media API, uploads and orphaned files (docs/media.md) ---
+# Largest media file, imported or uploaded (an import is also capped by GHEE_EGRESS_MAX_BYTES).
+GHEE_MEDIA_MAX_BYTES = _env_int("GHEE_MEDIA_MAX_BYTES", 50 * 1024 * 1024)
+# Seconds an upload to POST /v2/media/ may take to arrive once its token was checked (408).
+GHEE_MEDIA_UPLOAD_TIMEOUT = float(os.environ.get("GHEE_MEDIA_UPLOAD_TIMEOUT", "120"))
+# Seconds POST /v2/media/ {"url": ...} may spend downloading: it holds a server thread.
+GHEE_MEDIA_API_FETCH_TIMEOUT = float(os.environ.get("GHEE_MEDIA_API_FETCH_TIMEOUT", "20"))
+# A stored file no asset points at is deleted once it is this many seconds old (an import
+# stores its file before the row commits: younger files may belong to one in flight).
+GHEE_MEDIA_ORPHAN_GRACE_SECONDS = _env_int("GHEE_MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600)

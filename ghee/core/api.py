@@ -53,7 +53,7 @@ class ApiRequest:
 
     http: HttpRequest
     token: Any  # whatever ``authenticate`` returned (ghee: an accounts.ApiToken)
-    body: Any = None  # the parsed JSON of a POST/PUT/PATCH; None when it was empty
+    body: Any = None  # the parsed body of a POST/PUT/PATCH (JSON, or an upload); None if empty
     raw_body: bytes = b""
 
     @property
@@ -63,17 +63,29 @@ class ApiRequest:
 
 Authenticate = Callable[[HttpRequest, Access], Any]
 View = Callable[..., HttpResponse]
+# Reads a POST/PUT/PATCH body after the token was checked: (parsed body, raw bytes).
+# JSON by default; an endpoint taking files passes one using ``core/upload_body.py``.
+BodyReader = Callable[[HttpRequest], tuple[Any, bytes]]
 
 
 class Endpoint:
     """One /v2/ URL: its views by method (``get=``, ``post=``, ...) and the access its reads
     need (``reads=Access.READ`` for content, ``Access.WRITE`` for jobs; other methods
-    always need ``WRITE``). An instance is the Django view for the URL."""
+    always need ``WRITE``), and how a body is read (``body=``, JSON unless the endpoint takes
+    uploads). An instance is the Django view for the URL."""
 
     csrf_exempt = True  # tokens, never cookies: there is no session to forge
 
-    def __init__(self, authenticate: Authenticate, *, reads: Access, **views: View) -> None:
+    def __init__(
+        self,
+        authenticate: Authenticate,
+        *,
+        reads: Access,
+        body: BodyReader = read_json_body,
+        **views: View,
+    ) -> None:
         self.authenticate = authenticate
+        self.read_body = body
         self.views = {method.upper(): view for method, view in views.items()}
         if "GET" in self.views:
             self.views["HEAD"] = self.views["GET"]
@@ -93,7 +105,7 @@ class Endpoint:
                 raise exceptions.MethodNotAllowed(method)
             else:
                 token = self.authenticate(request, access)
-                body, raw = read_json_body(request) if method in BODY_METHODS else (None, b"")
+                body, raw = self.read_body(request) if method in BODY_METHODS else (None, b"")
                 response = self.views[method](ApiRequest(request, token, body, raw), **kwargs)
         except Exception as exc:
             response = response_for_exception(exc)

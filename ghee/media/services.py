@@ -83,12 +83,15 @@ def _temporary_file() -> tuple[BinaryIO, Path]:
     return os.fdopen(fd, "wb"), Path(name)
 
 
-def fetch_media(url: str) -> FetchedMedia:
-    """Download ``url`` and check it. Raises MediaImportError; needs no database."""
+def fetch_media(url: str, *, timeout: float | None = None) -> FetchedMedia:
+    """Download ``url`` and check it. Raises MediaImportError; needs no database.
+
+    ``timeout``: seconds for the whole download (default ``GHEE_EGRESS_TIMEOUT``).
+    """
     out, path = _temporary_file()
     try:
         with out:
-            digest, size = _download(url, out)
+            digest, size = _download(url, out, timeout)
         return _checked(path, digest, size, source_url=url, name_from=url)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -103,9 +106,9 @@ def receive_upload(upload: BinaryIO, filename: str) -> FetchedMedia:
         with out:
             while chunk := upload.read(egress.CHUNK_SIZE):
                 size += len(chunk)
-                if size > settings.GHEE_EGRESS_MAX_BYTES:
+                if size > settings.GHEE_MEDIA_MAX_BYTES:
                     raise MediaImportError(
-                        f"too large: more than {settings.GHEE_EGRESS_MAX_BYTES} bytes"
+                        f"too large: more than {settings.GHEE_MEDIA_MAX_BYTES} bytes"
                     )
                 digest.update(chunk)
                 out.write(chunk)
@@ -115,10 +118,14 @@ def receive_upload(upload: BinaryIO, filename: str) -> FetchedMedia:
         raise
 
 
-def _download(url: str, out: BinaryIO):
+def _download(url: str, out: BinaryIO, timeout: float | None):
     digest, size = hashlib.sha256(), 0
+    # Media has its own cap; the egress cap (the default for every fetch) still applies.
+    max_bytes = min(settings.GHEE_MEDIA_MAX_BYTES, settings.GHEE_EGRESS_MAX_BYTES)
     try:
-        with egress.open_url(url, purpose="media import") as response:
+        with egress.open_url(
+            url, purpose="media import", max_bytes=max_bytes, timeout=timeout
+        ) as response:
             response.raise_for_status()
             for chunk in response.iter_bytes():
                 digest.update(chunk)
@@ -161,11 +168,18 @@ def store_media(organization_id: int, fetched: FetchedMedia, *, alt: str = "") -
     copy it wrote, if the winner's file has another name). ``alt`` fills
     an empty alt text; it never replaces one.
     """
+    return add_to_library(organization_id, fetched, alt=alt)[0]
+
+
+def add_to_library(
+    organization_id: int, fetched: FetchedMedia, *, alt: str = ""
+) -> tuple[MediaAsset, bool]:
+    """``store_media``, also saying whether the asset is new (``POST /v2/media/``: 201/200)."""
     asset = MediaAsset.objects.filter(
         organization_id=organization_id, sha256=fetched.sha256
     ).first()
     if asset is not None:
-        return _with_alt(asset, alt)
+        return _with_alt(asset, alt), False
     name = stored_copy(organization_id, fetched.sha256, fetched.size)
     written = name is None
     if written:
@@ -191,9 +205,9 @@ def store_media(organization_id: int, fetched: FetchedMedia, *, alt: str = "") -
         asset = MediaAsset.objects.get(organization_id=organization_id, sha256=fetched.sha256)
         if written and name != asset.file.name:
             default_storage.delete(name)
-        return _with_alt(asset, alt)
+        return _with_alt(asset, alt), False
     logger.debug("media: stored %s (%s, %d bytes)", name, asset.content_type, asset.size)
-    return asset
+    return asset, True
 
 
 def _with_alt(asset: MediaAsset, alt: str) -> MediaAsset:
@@ -205,11 +219,27 @@ def _with_alt(asset: MediaAsset, alt: str) -> MediaAsset:
 
 def import_from_url(organization: Organization, url: str, alt: str = "") -> MediaAsset:
     """The asset for ``url`` in ``organization``'s library, downloading it if needed."""
-    own = own_asset_for_url(organization.id, url)
+    return add_from_url(organization.id, url, alt=alt)[0]
+
+
+def add_from_url(
+    organization_id: int, url: str, *, alt: str = "", timeout: float | None = None
+) -> tuple[MediaAsset, bool]:
+    """(the asset for ``url``, whether it is new): one of ghee's own media URLs is kept
+    without a download; anything else is fetched (within ``timeout`` seconds) and stored."""
+    own = own_asset_for_url(organization_id, url)
     if own is not None:
-        return _with_alt(own, alt)
-    with fetch_media(url) as fetched, transaction.atomic():
-        return store_media(organization.id, fetched, alt=alt)
+        return _with_alt(own, alt), False
+    with fetch_media(url, timeout=timeout) as fetched, transaction.atomic():
+        return add_to_library(organization_id, fetched, alt=alt)
+
+
+def add_upload(
+    organization_id: int, upload: BinaryIO, filename: str, *, alt: str = ""
+) -> tuple[MediaAsset, bool]:
+    """(the asset for an uploaded file, whether it is new), through the same checks."""
+    with receive_upload(upload, filename) as fetched, transaction.atomic():
+        return add_to_library(organization_id, fetched, alt=alt)
 
 
 def media_base_urls() -> list[str]:
