@@ -55,3 +55,13 @@ def media_storage(settings, tmp_path):
 def stored_files(root) -> list[str]:
     """Every file under ``root`` (relative paths), to prove what was or wasn't stored."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_own_addresses():
+    """ghee's own addresses are remembered per process for a minute: not across tests."""
+    from ghee.core.egress import own
+
+    own.clear_cache()
+    yield
+    own.clear_cache()

@@ -11,6 +11,7 @@ from ghee.core.egress.addresses import (
     is_allowed_address,
 )
 from ghee.core.egress.errors import BadURL, BlockedAddress, ConnectionFailed
+from ghee.core.egress.own import is_own_endpoint, is_own_name
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -49,7 +50,10 @@ class Target:
         self.host_header = bracketed if default_port else f"{bracketed}:{self.port}"
 
     def addresses(self) -> list[IPAddress]:
-        """Resolve once and return the addresses, refusing if any one is not allowed."""
+        """Resolve once and return the addresses, refusing if any one is not allowed, or
+        if the URL leads back to ghee itself (``own.py``)."""
+        if self.literal is None and is_own_name(self.host):
+            raise BlockedAddress(f"blocked address: {self.host} is ghee's own address")
         if self.literal is not None:
             found = [self.literal]
         elif self.host in _LOOPBACK_NAMES or self.host.endswith(".localhost"):
@@ -64,6 +68,8 @@ class Target:
         networks = allowed_networks()
         if not all(is_allowed_address(ip, networks) for ip in found):
             raise BlockedAddress(f"blocked address: {self.host} is not a public address")
+        if any(is_own_endpoint(ip, self.port, resolve_host) for ip in found):
+            raise BlockedAddress(f"blocked address: {self.host} is ghee's own address")
         return found
 
 
