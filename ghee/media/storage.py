@@ -14,11 +14,13 @@ Files are written once and never change, which is what lets them be served with
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
@@ -46,15 +48,25 @@ def file_type_for_name(name: str) -> FileType | None:
 
 
 def stored_copy(organization_id: int, sha256: str, size: int) -> str | None:
-    """The name of a complete stored copy of these bytes, if an earlier run left one."""
+    """The name of a complete stored copy of these bytes, if an earlier run left one.
+
+    Only a copy younger than half of ``GHEE_MEDIA_ORPHAN_GRACE_SECONDS`` counts: an older one
+    may be deleted by the orphan sweep (``ghee.media.orphans``) before this import commits,
+    so the caller writes it again instead, which makes it young.
+    """
     key = asset_key(organization_id, sha256)
     try:
         _, files = default_storage.listdir(key)
     except FileNotFoundError:
         return None
+    fresh_after = timezone.now() - timedelta(seconds=settings.GHEE_MEDIA_ORPHAN_GRACE_SECONDS / 2)
     for filename in sorted(files):
         name = f"{key}/{filename}"
-        if not filename.startswith(".") and default_storage.size(name) == size:
+        if (
+            not filename.startswith(".")
+            and default_storage.size(name) == size
+            and default_storage.get_modified_time(name) > fresh_after
+        ):
             return name
     return None
 
