@@ -19,6 +19,7 @@ Local storage is walked with ``os.scandir``; a bucket is listed with boto3 (1,00
 and their ages per request, instead of a request per file through the storage API).
 """
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -70,10 +71,8 @@ def _delete_orphans(names: list[str], cutoff: datetime) -> int:
 
 
 def _remove_if_empty(directory: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # not empty: another file of the same key
         directory.rmdir()
-    except OSError:
-        pass  # not empty: another file of the same key
 
 
 def stored_files() -> Iterator[tuple[str, datetime]]:

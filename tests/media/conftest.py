@@ -1,8 +1,12 @@
-"""Fixtures for the egress and media tests: loopback servers, egress settings, storage."""
+"""Fixtures for the egress and media tests: loopback servers, egress settings, storage,
+and an S3-compatible server (moto's, on 127.0.0.1)."""
 
+import json
 import socket
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from tests.media.servers import LoopbackServer
 
@@ -65,3 +69,42 @@ def _fresh_own_addresses():
     own.clear_cache()
     yield
     own.clear_cache()
+
+
+# --- S3: moto's server on loopback (the real path: django-storages, boto3, HTTP) ----------
+
+BUCKET = "ghee-media"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **CREDENTIALS)
+    client.create_bucket(Bucket=BUCKET)
+    # Media URLs are public: the operator lets anyone read the bucket (docs/media.md).
+    public_read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ],
+    }
+    client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(public_read))
+    yield client
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)

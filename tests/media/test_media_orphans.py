@@ -12,8 +12,8 @@ from ghee.media.models import MediaAsset
 from ghee.media.services import import_from_url
 from ghee.media.storage import asset_key
 from tests.media import samples
-from tests.media.conftest import stored_files
-from tests.media.test_media_s3 import BUCKET, bucket, keys, s3_endpoint, use_s3  # noqa: F401
+from tests.media.conftest import BUCKET, stored_files
+from tests.media.test_media_s3 import keys, use_s3
 
 pytestmark = pytest.mark.django_db
 
