@@ -14,6 +14,9 @@ to reach loopback on purpose (GHEE_EGRESS_ALLOW_NETWORKS). Reported:
   stage would give;
 - **peak RSS** of the child importing one large MP4 (streamed to a temporary file while
   hashing, then copied into storage), next to its RSS before the import.
+
+The same import by a real ``ghee worker`` (a job whose media field carries the URL) is
+``bench/media_worker_bench.py``.
 """
 
 from __future__ import annotations
@@ -167,6 +170,7 @@ def main() -> None:
         GHEE_EGRESS_ALLOW_NETWORKS="127.0.0.0/8",
         GHEE_EGRESS_ALLOW_PORTS=str(port),
         GHEE_EGRESS_MAX_BYTES=str((args.big_mib + 1) * MIB),
+        GHEE_MEDIA_MAX_BYTES=str((args.big_mib + 1) * MIB),
         GHEE_EGRESS_TIMEOUT="600",
     )
     harness.log(f"importing {args.images} images (sequential, then {args.concurrency} threads)")

@@ -8,11 +8,13 @@ class ContentConfig(AppConfig):
 
     def ready(self) -> None:
         from ghee.accounts.services import register_locale_shape_check
+        from ghee.content import media_usage
         from ghee.content.chores import register_chores
         from ghee.content.models import Item
         from ghee.content.read import timeouts
 
         register_chores()
+        media_usage.register()  # the media library shows which items use an asset
         timeouts.connect_signals()
         # Items hold their values flat or by locale: an organization with items cannot
         # switch between the two (checked by the accounts dashboard).

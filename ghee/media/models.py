@@ -41,6 +41,10 @@ class MediaAsset(models.Model):
         return self.file.name.rpartition("/")[2]
 
     @property
+    def extension(self) -> str:
+        return self.filename.rpartition(".")[2].upper()
+
+    @property
     def url(self) -> str:
         return self.file.url
 
