@@ -68,10 +68,10 @@ def read_upload(request, *, max_file_bytes: int, directory: Path, deadline: floa
         if wanted > limit:
             raise PayloadTooLarge(_too_large(max_file_bytes))
     elif "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
-        wanted = None
+        wanted = None  # to the end of the stream
     else:
-        wanted = 0
-    if not wanted and wanted is not None:
+        wanted = 0  # HTTP/1.1: neither header, no body
+    if wanted == 0:
         raise exceptions.ParseError("The multipart body is empty: send a file part.")
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stream = body_stream(request, wanted, limit, deadline, _too_large(max_file_bytes))
