@@ -1,5 +1,6 @@
 """``ghee media import URL --org SLUG [--alt TEXT]`` and ``ghee media list --org SLUG``."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -53,3 +54,12 @@ def test_a_refused_import_says_why_and_keeps_nothing(server, settings, media_sto
 def test_an_unknown_organization_is_an_error(db):
     with pytest.raises(CommandError, match="no organization 'nope'"):
         run("list", "--org", "nope")
+
+
+def test_json_output_is_the_apis_asset(allow_loopback, media_storage, org, write_token, client):
+    url = allow_loopback.serve("/team/ada.jpg", samples.image_bytes("JPEG", 30, 20))
+    imported = json.loads(run("import", url, "--org", "acme", "--alt", "Ada", "--json"))
+    listed = json.loads(run("list", "--org", "acme", "--json"))
+    api = client.get("/v2/media/", HTTP_AUTHORIZATION=f"Token {write_token}").json()
+    assert listed == api["data"] == [imported]
+    assert (imported["url"], imported["alt"]) == (MediaAsset.objects.get().url, "Ada")
