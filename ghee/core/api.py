@@ -11,7 +11,9 @@ middleware is skipped on /v2/) -> ``Endpoint.__call__`` -> the view (a plain fun
    ``GET``; every response carries ``Allow``;
 2. the token: ``authenticate(request, access)``, given by the view modules (core knows
    nothing of accounts), returns the token or raises a 401;
-3. the body of a ``POST``/``PUT``/``PATCH``: JSON, with 400/413/415 (``core/json_body.py``);
+3. the body of a ``POST``/``PUT``/``PATCH``: JSON, with 400/413/415 (``core/json_body.py``),
+   or, for an endpoint built with ``body=`` (``/v2/media/``), an upload streamed to disk
+   (``core/upload_body.py``);
 4. the view, called as ``view(ApiRequest, **url_kwargs)``;
 5. errors: whatever the view or steps 1-3 raised goes through the one renderer
    (``core/errors.py``): DRF-style bodies, ``WWW-Authenticate`` on 401, no-store; anything
