@@ -358,3 +358,18 @@ GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
 # take to send a request's headers (also how long an idle keep-alive connection is kept).
 GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
+
+# --- Dashboard access (issue 11) ------------------------------------------------------------
+# docs/dashboard.md. Staff users see only the organizations they are members of
+# (ghee.accounts.Membership); superusers see all. Passwords set through the dashboard,
+# `ghee user add` or `ghee createsuperuser` must pass Django's validators; the minimum
+# length is GHEE_PASSWORD_MIN_LENGTH (default 10).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": _env_int("GHEE_PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
