@@ -373,3 +373,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The dashboard's templates come before the apps' (django.contrib.admin's included), so
+# ghee.dashboard can override admin templates (admin/includes/fieldset.html escapes help).
+TEMPLATES[0]["DIRS"].append(Path(__file__).resolve().parent / "dashboard" / "templates")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
+from ghee.dashboard.views import home
 from ghee.media.views import serve_media
 
 
@@ -10,6 +11,7 @@ def healthz(request):
 
 
 urlpatterns = [
+    path("", home, name="home"),
     path("v2/", include("ghee.content.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
