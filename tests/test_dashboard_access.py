@@ -4,9 +4,15 @@ jobs or organization; a staff user with no membership sees nothing; superusers s
 Also: the jobs list and job page, retrying a failed job, and the query count of the list.
 """
 
+import re
+from io import StringIO
+from unittest import mock
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -340,3 +346,66 @@ def test_the_jobs_list_costs_the_same_queries_for_3_or_30_jobs(
     for _ in range(27):
         write(api, write_token, {"key": "team_members", "fields": [{"name": "B"}]})
     assert queries_for_list() == few
+
+
+# --- ghee user ------------------------------------------------------------------------------------
+
+
+def run(*args, stdin: str = "") -> str:
+    out = StringIO()
+    with mock.patch("sys.stdin", StringIO(stdin)):
+        call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_ghee_user_add_creates_a_member_who_can_sign_in(acme, globex):
+    output = run(
+        "user",
+        "add",
+        "jane@example.com",
+        "--org",
+        "globex",
+        "--name",
+        "Jane Doe",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    assert output.splitlines() == [
+        "Created staff user jane@example.com.",
+        "jane@example.com is now a member of globex.",
+    ]
+    client = Client()
+    signed_in = client.post(
+        "/admin/login/", {"username": "jane@example.com", "password": PASSWORD, "next": "/admin/"}
+    )
+    assert signed_in.status_code == 302, signed_in.content
+    tokens = client.get("/admin/accounts/apitoken/")
+    assert b"globex website" in tokens.content and b"acme secret importer" not in tokens.content
+
+    again = run("user", "add", "jane@example.com", "--org", "globex", "--org", "acme")
+    assert again.splitlines() == [
+        "jane@example.com was already a member of globex.",
+        "jane@example.com is now a member of acme.",
+    ]
+    listing = run("user", "list")
+    assert re.search(r"^jane@example.com\s+Jane Doe\s+staff\s+acme,globex\s+", listing, re.M)
+    assert run("user", "list", "--org", "acme").count("jane@example.com") == 1
+
+    assert run("user", "remove", "jane@example.com", "--org", "acme").strip() == (
+        "jane@example.com is no longer a member of acme."
+    )
+    assert list(Membership.objects.values_list("organization__slug", flat=True)) == ["globex"]
+
+
+def test_ghee_user_add_refuses_a_weak_password_and_unknown_orgs(globex):
+    with pytest.raises(CommandError, match="This password is too short"):
+        run("user", "add", "weak@example.com", "--org", "globex", "--password-stdin", stdin="abc\n")
+    with pytest.raises(CommandError, match="no organization 'nope'"):
+        run("user", "add", "weak@example.com", "--org", "nope")
+    assert not get_user_model().objects.filter(username="weak@example.com").exists()
+
+
+def test_ghee_user_add_without_a_terminal_leaves_no_usable_password(globex):
+    output = run("user", "add", "later@example.com", "--org", "globex")
+    assert "It has no password yet: `" in output and "changepassword later@example.com`" in output
+    assert not get_user_model().objects.get(username="later@example.com").has_usable_password()
