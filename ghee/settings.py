@@ -376,3 +376,5 @@ AUTH_PASSWORD_VALIDATORS = [
 # The dashboard's templates come before the apps' (django.contrib.admin's included), so
 # ghee.dashboard can override admin templates (admin/includes/fieldset.html escapes help).
 TEMPLATES[0]["DIRS"].append(Path(__file__).resolve().parent / "dashboard" / "templates")
+# Short, unambiguous dates on dashboard pages (ghee/dashboard/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["ghee.dashboard.formats"]

@@ -92,9 +92,15 @@ def test_a_member_lists_only_their_organizations_tokens(bob, acme, globex):
     assert page.status_code == 200
     assert b"globex website" in page.content
     assert b"acme secret importer" not in page.content
-    # The organization filter offers B only.
-    assert b"Globex Corp" in page.content
+    # Not even as a filter choice; their one organization needs no column either.
     assert b"Acme" not in page.content
+    assert b"column-organization" not in page.content
+    # A member of both sees both, with the organization column and filter.
+    both, _ = staff_client("carol", acme, globex)
+    page = both.get("/admin/accounts/apitoken/")
+    assert b"globex website" in page.content and b"acme secret importer" in page.content
+    assert b"column-organization" in page.content
+    assert b"By organization" in page.content
 
 
 def test_another_organizations_token_is_unreachable_by_id(bob, acme, globex, settings):

@@ -99,6 +99,21 @@ class OrganizationAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("locales")
 
 
+class TokenStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     """Adding a token calls ``create_token`` and shows its text on one page, once.
@@ -117,7 +132,7 @@ class ApiTokenAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
         "revoked_at",
     ]
     list_display_links = ["name_or_kind"]
-    list_filter = ["kind", ("revoked_at", admin.EmptyFieldListFilter), "organization"]
+    list_filter = ["kind", TokenStatusFilter, "organization"]
     list_select_related = ["organization"]
     search_fields = ["prefix", "name", "organization__slug"]
     actions = ["revoke"]

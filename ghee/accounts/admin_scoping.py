@@ -15,6 +15,7 @@ other staff user the organizations they are a *member* of (``Membership``) decid
   organizations; the URL of another organization's row answers as a row that does not
   exist (Django's "... doesn't exist. Perhaps it was deleted?" redirect), so ids reveal
   nothing;
+- a member of a single organization sees no organization column in lists;
 - foreign-key and many-to-many choices (an organization, a collection, ...) and the
   list's relation filters offer only rows of those organizations, and a save that would
   put a row in another organization is refused (403) even if a form were forged;
@@ -136,6 +137,14 @@ class OrganizationScopedAdmin(_ScopedChoices):
 
     def get_queryset(self, request):
         return scope(super().get_queryset(request), self.organization_field, request)
+
+    def get_list_display(self, request):
+        """A member of one organization needs no organization column: it is always theirs."""
+        columns = super().get_list_display(request)
+        ids = member_organization_ids(request)
+        if ids is not None and len(ids) == 1 and self.organization_field in columns:
+            return [column for column in columns if column != self.organization_field]
+        return columns
 
     def get_list_filter(self, request):
         """Relation filters list only related rows the user can reach (not every org)."""

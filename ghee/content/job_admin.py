@@ -22,17 +22,16 @@ from ghee.content.write.retry import retry_jobs
 class JobAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     organization_field = "organization"
     change_form_template = "admin/content/job/change_form.html"
+    change_list_template = "admin/content/job/change_list.html"
     list_display = [
         "id",
         "status_shown",
-        "kind",
-        "items",
+        "what",
         "collection",
         "organization",
         "editor",
-        "created_at",
-        "finished_at",
-        "error_summary",
+        "created",
+        "finished",
     ]
     list_display_links = ["id", "status_shown"]
     list_filter = ["status", "kind", "organization", "collection"]
@@ -78,16 +77,33 @@ class JobAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_shown(self, job: Job):
+        """The status; a failed job's (or a retrying job's) first error beside it."""
+        errors = self.error_summary(job)
         if job.status == JobStatus.FAILED:
-            return format_html('<strong class="ghee-failed">{}</strong>', job.get_status_display())
+            return format_html(
+                '<strong class="ghee-failed">{}</strong><br>{}', job.get_status_display(), errors
+            )
+        if errors:
+            return format_html("{}<br>{}", job.get_status_display(), errors)
         return job.get_status_display()
 
-    @admin.display(description="Items")
-    def items(self, job: Job) -> str:
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, job: Job):
+        return job.created_at
+
+    @admin.display(description="Finished", ordering="finished_at")
+    def finished(self, job: Job):
+        return job.finished_at
+
+    @admin.display(description="What", ordering="kind")
+    def what(self, job: Job) -> str:
+        """ "Update #42"; "Create #7, #8, #9 …" once created (the payload is not read here)."""
         if job.kind != JobKind.CREATE:
-            return f"#{job.item_id}" if job.item_id else "—"
+            verb = {JobKind.REPLACE: "Replace", JobKind.UPDATE: "Update", JobKind.DELETE: "Delete"}
+            return f"{verb.get(job.kind, job.kind)} #{job.item_id}"
         created = (job.result or {}).get("item_ids") or []
-        return ", ".join(f"#{pk}" for pk in created[:3]) + (" …" if len(created) > 3 else "") or "—"
+        shown = ", ".join(f"#{pk}" for pk in created[:3]) + (" …" if len(created) > 3 else "")
+        return f"Create {shown}".rstrip()
 
     @admin.display(description="Errors")
     def error_summary(self, job: Job) -> str:
