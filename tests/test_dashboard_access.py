@@ -306,7 +306,8 @@ def test_retrying_a_failed_job_runs_it_again_and_keeps_its_history(
     )
     assert [item["title"] for item in listing.json()["data"]["products"]] == ["Widget"]
 
-    # A succeeded job is not retried again.
+    # A succeeded job is not retried again, not even by the lease machinery itself.
+    assert JOB_LEASES.reopen([job.pk]) == 0
     again = bob.post(
         "/admin/content/job/", {"action": "retry", "_selected_action": [job.pk]}, follow=True
     )
