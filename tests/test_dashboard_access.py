@@ -439,3 +439,68 @@ def test_ghee_user_add_without_a_terminal_leaves_no_usable_password(globex):
     output = run("user", "add", "later@example.com", "--org", "globex")
     assert "It has no password yet: `" in output and "changepassword later@example.com`" in output
     assert not get_user_model().objects.get(username="later@example.com").has_usable_password()
+
+
+def test_job_summary_speaks_of_items_locales_and_field_names(org_locales):
+    from ghee.content import job_summary
+
+    people = make_collection(
+        org_locales,
+        "people",
+        [
+            {"key": "name", "type": "short_text", "name": "Full name"},
+            {"key": "team", "type": "reference", "reference_to": "teams", "many": True},
+            {"key": "bio", "type": "long_text"},
+            {"key": "active", "type": "checkbox"},
+        ],
+    )
+    job = Job(
+        organization=org_locales,
+        collection=people,
+        kind="create",
+        payload={
+            "status": "published",
+            "fields": [
+                {
+                    "en": {"name": "Ada", "team": [3, 4], "bio": "x " * 100, "active": True},
+                    "es": {"name": "Ada", "bio": None},
+                }
+            ],
+        },
+        errors=[{"index": 0, "locale": "es", "field": "name", "message": "Too short."}],
+    )
+    names = job_summary.field_names(job)
+    assert job_summary.headline(job) == "Create 1 item in people"
+    assert job_summary.requested_status(job) == "published"
+    rows, hidden = job_summary.value_rows(job, names)
+    assert hidden == 0
+    assert [(row.item, row.locale) for row in rows] == [
+        ("item 1 (new)", "en"),
+        ("item 1 (new)", "es"),
+    ]
+    en = dict(rows[0].fields)
+    assert en["Full name"] == "“Ada”"
+    assert en["Team"] == "items #3, #4"
+    assert en["Bio"].endswith("…”") and len(en["Bio"]) <= job_summary.MAX_VALUE_CHARS + 2
+    assert en["Active"] == "yes"
+    assert dict(rows[1].fields)["Bio"] == "(empty)"
+    [error] = job_summary.error_rows(job, names)
+    assert (error.item, error.locale, error.field, error.message) == (
+        "item 1 (new)",
+        "es",
+        "Full name",
+        "Too short.",
+    )
+
+    patch = Job(
+        organization=org_locales,
+        collection=people,
+        kind="update",
+        item_id=42,
+        payload={"status": None, "fields": {"en": {"team": [7]}}},
+    )
+    assert job_summary.headline(patch) == "Update item #42 in people"
+    assert job_summary.requested_status(patch) == "unchanged"
+    assert [dict(row.fields) for row in job_summary.value_rows(patch, names)[0]] == [
+        {"Team": "item #7"}
+    ]
