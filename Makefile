@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml requirements.lock
 run: install
 	$(BIN)/ghee migrate --noinput
 	$(BIN)/ghee demo
+	@echo ""
+	@echo "Serving http://127.0.0.1:8000/ (start page; dashboard at /admin/). Ctrl-C stops."
+	@echo "Commands: $(BIN)/ghee --help (in another terminal, in this directory)."
 	$(BIN)/ghee serve --bind 127.0.0.1:8000
 
 test: install

@@ -1,12 +1,83 @@
 """The ``ghee`` console command: every manage.py command, as ``ghee <command>``.
 
-ghee's own commands (``org``, ``token``, ``schema``, ``demo``, ``serve``) are management
-commands too. Whatever fails, the user sees one line per problem on stderr and a non-zero
-exit status, never a traceback (``--traceback`` or ``GHEE_DEBUG=1`` shows it).
+ghee's own commands (``org``, ``token``, ``user``, ``schema``, ``media``, ``demo``,
+``serve``, ``worker``) are management commands too. ``ghee``, ``ghee --help`` and
+``ghee help`` list those, with one line each; ``ghee help --commands`` lists Django's as
+well, and ``ghee --version`` prints ghee's version. Whatever fails, the user sees one line
+per problem on stderr and a non-zero exit status, never a traceback (``--traceback`` or
+``GHEE_DEBUG=1`` shows it).
 """
 
 import os
+import shutil
 import sys
+from importlib import metadata
+from pathlib import Path
+
+HELP_FLAGS = {"-h", "--help", "help"}
+VERSION_FLAGS = {"--version", "-V", "version"}
+
+
+def version() -> str:
+    try:
+        return metadata.version("ghee")
+    except metadata.PackageNotFoundError:  # running from a source tree that was not installed
+        return "unknown"
+
+
+def printed_command() -> str:
+    """How a user runs ghee again from the shell they are in, for commands ghee prints.
+
+    ``ghee`` when that name on ``PATH`` is this very program; otherwise this program's
+    path (``.venv/bin/ghee`` after ``make install``), relative to the current directory
+    when it lies below it, so a pasted command works where ``ghee`` is "command not found".
+    """
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    program = argv0 if argv0 is not None and argv0.name == "ghee" else None
+    if program is None:  # called as a module or from tests: the one beside this Python
+        beside = Path(sys.executable).parent / "ghee"
+        program = beside if beside.exists() else None
+    if program is None:
+        return "ghee"
+    on_path = shutil.which("ghee")
+    if on_path and Path(on_path).resolve() == program.resolve():
+        return "ghee"
+    absolute = program if program.is_absolute() else Path.cwd() / program
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def own_commands() -> list[tuple[str, str]]:
+    """ghee's own management commands with the first sentence of their help, by name."""
+    import django
+    from django.core.management import get_commands, load_command_class
+
+    django.setup()
+    rows = []
+    for name, app in sorted(get_commands().items()):
+        if app.startswith("ghee."):
+            text = load_command_class(app, name).help.strip().splitlines()
+            rows.append((name, text[0] if text else ""))
+    return rows
+
+
+def print_help() -> None:
+    rows = own_commands()
+    width = max(len(name) for name, _ in rows)
+    lines = [
+        "usage: ghee COMMAND [options]      (ghee COMMAND --help: that command's options)",
+        "",
+        f"ghee {version()}: a content service that speaks the ButterCMS API v2 for Collections.",
+        "",
+        "Commands:",
+        *(f"  {name.ljust(width)}  {text}" for name, text in rows),
+        "",
+        "Django's commands work too: ghee migrate, ghee createsuperuser, ghee changepassword,",
+        "ghee shell, ... (ghee help --commands lists them all). Reference: docs/cli.md",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _hint(exc: BaseException) -> str:
@@ -24,7 +95,13 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ghee.settings")
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else "help"
+    if len(args) == 1 and command in VERSION_FLAGS:
+        sys.stdout.write(f"ghee {version()}\n")
+        return
     try:
+        if len(args) <= 1 and command in HELP_FLAGS:
+            print_help()
+            return
         from django.core.management import execute_from_command_line
 
         execute_from_command_line(["ghee", *args])

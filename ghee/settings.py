@@ -369,3 +369,22 @@ GHEE_MEDIA_API_FETCH_TIMEOUT = float(os.environ.get("GHEE_MEDIA_API_FETCH_TIMEOU
 # A stored file no asset points at is deleted once it is this many seconds old (an import
 # stores its file before the row commits: younger files may belong to one in flight).
 GHEE_MEDIA_ORPHAN_GRACE_SECONDS = _env_int("GHEE_MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600)
+# --- Dashboard access (issue 11) ------------------------------------------------------------
+# docs/dashboard.md. Staff users see only the organizations they are members of
+# (ghee.accounts.Membership); superusers see all. Passwords set through the dashboard,
+# `ghee user add` or `ghee createsuperuser` must pass Django's validators; the minimum
+# length is GHEE_PASSWORD_MIN_LENGTH (default 10).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": _env_int("GHEE_PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The dashboard's templates come before the apps' (django.contrib.admin's included), so
+# ghee.dashboard can override admin templates (admin/includes/fieldset.html escapes help).
+TEMPLATES[0]["DIRS"].append(Path(__file__).resolve().parent / "dashboard" / "templates")
+# Short, unambiguous dates on dashboard pages (ghee/dashboard/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["ghee.dashboard.formats"]

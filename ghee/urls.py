@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
+from ghee.dashboard.views import home
 from ghee.media.api.urls import media_endpoint
 from ghee.media.views import serve_media
 
@@ -12,6 +13,7 @@ def healthz(request):
 
 urlpatterns = [
     re_path(r"^v2/media/?$", media_endpoint, name="media-api"),
+    path("", home, name="home"),
     path("v2/", include("ghee.content.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),

@@ -58,6 +58,8 @@ def test_an_organization_needs_exactly_one_default_locale(admin_client, org):
         "locales-1-name": "Spanish",
         "locales-1-order": "1",
         "locales-1-is_default": "on",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
     }
     page = admin_client.post(f"/admin/accounts/organization/{org.pk}/change/", data)
     assert page.status_code == 200

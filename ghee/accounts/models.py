@@ -1,5 +1,7 @@
-"""Organizations own content; locales shape their field data; API tokens authenticate."""
+"""Organizations own content; locales shape their field data; API tokens authenticate;
+memberships say which organizations a dashboard user works in."""
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -81,3 +83,28 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.kind == TokenKind.WRITE
+
+
+class Membership(models.Model):
+    """A dashboard user works in an organization: sees and edits its rows, and only its.
+
+    Superusers need none (they see every organization). A staff user without any
+    membership sees nothing in the dashboard (docs/dashboard.md).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization}"

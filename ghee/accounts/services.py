@@ -1,14 +1,16 @@
-"""Verbs on organizations, locales and tokens. Each owns its transaction."""
+"""Verbs on organizations, locales, tokens and memberships. Each owns its transaction."""
 
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
 from ghee.accounts.choices import TokenKind
-from ghee.accounts.models import ApiToken, Locale, Organization
+from ghee.accounts.models import ApiToken, Locale, Membership, Organization
 
 
 def token_digest(token: str) -> str:
@@ -49,6 +51,56 @@ def revoke_token(token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def organization_ids_of(user) -> frozenset[int]:
+    """The organizations a dashboard user works in (superusers: see ``is_superuser``)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    return frozenset(
+        Membership.objects.filter(user_id=user.pk).values_list("organization_id", flat=True)
+    )
+
+
+@transaction.atomic
+def add_member(user, organization: Organization) -> bool:
+    """Make ``user`` a staff member of ``organization``; False if they already were.
+
+    A member must be able to sign in to the dashboard, so the user is made staff too.
+    """
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    _, created = Membership.objects.get_or_create(user=user, organization=organization)
+    return created
+
+
+def remove_member(user, organization: Organization) -> bool:
+    """End ``user``'s membership of ``organization``; False if there was none."""
+    deleted, _ = Membership.objects.filter(user=user, organization=organization).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def create_staff_user(email: str, password: str | None, name: str = ""):
+    """A dashboard user who signs in with their email address.
+
+    ``password`` is checked by ``AUTH_PASSWORD_VALIDATORS`` (a ValidationError says why);
+    None leaves the account without a usable password until one is set
+    (``ghee changepassword EMAIL``).
+    """
+    User = get_user_model()
+    first, _, last = name.strip().partition(" ")
+    user = User(username=email, email=email, first_name=first, last_name=last.strip())
+    user.is_staff = True
+    user.full_clean(exclude=["password"])
+    if password is None:
+        user.set_unusable_password()
+    else:
+        validate_password(password, user)
+        user.set_password(password)
+    user.save()
+    return user
 
 
 # Apps whose data is shaped by an organization's locales (content: flat values, or values

@@ -11,8 +11,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from ghee.content import job_admin  # noqa: F401  (registers the jobs' admin)
 from ghee.content.field_types.options import OPTIONS
-from ghee.content.models import Collection, Field, Job
+from ghee.content.models import Collection, Field
 from ghee.content.schema.document import SchemaError
 from ghee.content.schema.services import save_collection
 
@@ -108,31 +109,3 @@ class CollectionAdmin(admin.ModelAdmin):
         collection.pk, collection.updated_at = saved.pk, saved.updated_at
         # What the admin's change message reads from a saved formset.
         fields.new_objects, fields.changed_objects, fields.deleted_objects = [], [], []
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    """Jobs are the workers' to change; here they can only be looked at."""
-
-    list_display = [
-        "id",
-        "organization",
-        "collection",
-        "kind",
-        "status",
-        "attempts",
-        "created_at",
-        "finished_at",
-    ]
-    list_filter = ["status", "kind", "organization"]
-    list_select_related = ["organization", "collection"]
-    search_fields = ["id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -275,6 +275,24 @@ class LeaseQueue:
             **fields,
         )
 
+    def reopen(self, ids: Iterable[int], **fields) -> int:
+        """A person's retry: ``failed`` rows back to ``pending``, with a fresh attempt budget.
+
+        The one move out of a terminal status, and only out of ``failed`` (a succeeded row
+        never changes again). Nobody holds a finished row, so there is no token to fence;
+        the row is claimed like any new one. What the last attempt recorded (its error
+        fields) stays until the next outcome replaces it; the caller records who retried.
+        """
+        return self.model.objects.filter(pk__in=list(ids), status=LeaseStatus.FAILED).update(
+            status=LeaseStatus.PENDING,
+            attempts=0,
+            lease_token="",
+            lease_expires_at=None,
+            next_attempt_at=None,
+            finished_at=None,
+            **fields,
+        )
+
     def release_stale(self) -> int:
         """Rows left running by a dead worker whose lease lapsed go back to pending.
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ghee.accounts.models import Organization
 from ghee.accounts.services import create_organization, create_token
+from ghee.cli import printed_command
 from ghee.content.schema.services import apply_schema
 from ghee.core.management.base import GheeCommand
 
@@ -50,21 +51,28 @@ DEMO_ITEM = {
 }
 
 
+def _shell_word(text: str) -> str:
+    """``text`` quoted for a shell; double quotes when it names a variable ($WRITE)."""
+    return f'"{text}"' if "$" in text else shlex.quote(text)
+
+
 def curl_examples(write_token: str, read_token: str) -> str:
+    """Ready-to-paste commands; the tokens may be shell variables (``$WRITE``)."""
     base = settings.PUBLIC_URL
     body = json.dumps(DEMO_ITEM)
     return "\n".join(
         [
+            "",
             'Create a team member (answers 202 {"status": "pending"}; the worker writes it):',
             "",
             f"  curl -X POST {base}/v2/content/ \\",
-            f"    -H {shlex.quote(f'Authorization: Token {write_token}')} \\",
+            f"    -H {_shell_word(f'Authorization: Token {write_token}')} \\",
             "    -H 'Content-Type: application/json' \\",
             f"    -d {shlex.quote(body)}",
             "",
             "Read the collection:",
             "",
-            f"  curl {shlex.quote(f'{base}/v2/content/team_members/?auth_token={read_token}')}",
+            f"  curl {_shell_word(f'{base}/v2/content/team_members/?auth_token={read_token}')}",
         ]
     )
 
@@ -74,16 +82,17 @@ class Command(GheeCommand):
 
     def handle(self, *args, **options):
         existing = Organization.objects.filter(slug=DEMO_SLUG).first()
+        ghee = printed_command()
         if existing is not None:
             self.stdout.write(
                 f"The demo organization exists (created "
                 f"{timezone.localtime(existing.created_at):%Y-%m-%d %H:%M}). Its tokens were "
-                "printed when it was created and cannot be shown again; make a new one with\n\n"
-                f"  ghee token create --org {DEMO_SLUG} --kind write\n"
-                f"  ghee token create --org {DEMO_SLUG} --kind read\n"
+                "printed when it was created and cannot be shown again; make new ones with\n\n"
+                f"  WRITE=$({ghee} token create --org {DEMO_SLUG} --kind write)\n"
+                f"  READ=$({ghee} token create --org {DEMO_SLUG} --kind read)\n"
             )
-            self.stdout.write(curl_examples("<write token>", "<read token>"))
-            self.footer()
+            self.stdout.write(curl_examples("$WRITE", "$READ"))
+            self.footer(ghee)
             return
 
         with transaction.atomic():
@@ -98,12 +107,14 @@ class Command(GheeCommand):
             f"  read token:  {read}\n"
             "\n"
             "These tokens are shown only now. Make more with "
-            f"`ghee token create --org {DEMO_SLUG} --kind read|write`.\n"
+            f"`{ghee} token create --org {DEMO_SLUG} --kind read` (or --kind write).\n"
         )
         self.stdout.write(curl_examples(write, read))
-        self.footer()
+        self.footer(ghee)
 
-    def footer(self) -> None:
+    def footer(self, ghee: str) -> None:
         self.stdout.write(
-            f"\nDashboard: {settings.PUBLIC_URL}/admin/ (make a login with `ghee createsuperuser`)"
+            f"\nDashboard: {settings.PUBLIC_URL}/admin/ (make a login, in another terminal "
+            f"in this directory: `{ghee} createsuperuser`)\n"
+            f"All commands: `{ghee} --help`. Start page: {settings.PUBLIC_URL}/"
         )
