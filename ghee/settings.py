@@ -358,3 +358,8 @@ GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
 # take to send a request's headers (also how long an idle keep-alive connection is kept).
 GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
+
+# --- content editor (issue 11 items 2-3, docs/dashboard-editor.md) ----------------------------
+# django-prose-editor ships the WYSIWYG editor's built assets (ProseMirror/Tiptap) as static
+# files; the item form loads them (ghee/content/static/content/wysiwyg.js). No settings.
+INSTALLED_APPS.append("django_prose_editor")

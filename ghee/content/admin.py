@@ -8,11 +8,16 @@ added and removed fields.
 """
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
 
+from ghee.content.editor.admin import ItemAdmin
+from ghee.content.editor.listing import field_count, live_item_count
 from ghee.content.field_types.options import OPTIONS
-from ghee.content.models import Collection, Field, Job
+from ghee.content.models import Collection, Field, Item, Job
 from ghee.content.schema.document import SchemaError
 from ghee.content.schema.services import save_collection
 
@@ -79,9 +84,21 @@ class FieldInline(admin.StackedInline):
     ]
 
 
+class CollectionChangeList(ChangeList):
+    """The collection list with each row's field and item counts from the same query
+    (one aggregate each, not a query per row)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return (
+            super()
+            .get_queryset(request, exclude_parameters)
+            .annotate(listed_field_count=field_count(), listed_item_count=live_item_count())
+        )
+
+
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "organization", "field_count", "updated_at"]
+    list_display = ["key", "name", "organization", "field_count", "item_count", "updated_at"]
     list_filter = ["organization"]
     search_fields = ["key", "name", "organization__slug"]
     inlines = [FieldInline]
@@ -93,9 +110,22 @@ class CollectionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization")
 
+    def get_changelist(self, request, **kwargs):
+        return CollectionChangeList
+
     @admin.display(description="Fields")
     def field_count(self, obj: Collection) -> int:
+        if hasattr(obj, "listed_field_count"):
+            return obj.listed_field_count
         return obj.fields.count()
+
+    @admin.display(description="Items")
+    def item_count(self, obj: Collection):
+        count = getattr(obj, "listed_item_count", None)
+        if count is None:
+            count = Item.objects.filter(collection=obj, deleted_at__isnull=True).count()
+        url = reverse("admin:content_item_list", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, count)
 
     def save_model(self, request, obj, form, change):
         """Nothing here: ``save_related`` saves the collection and its fields together."""
@@ -136,3 +166,6 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+admin.site.register(Item, ItemAdmin)

@@ -105,6 +105,13 @@ class Item(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "job_index"], name="item_created_once_per_job")
         ]
+        indexes = [
+            # The dashboard's item list: a collection's live items, latest change first,
+            # paged and counted without a sort or a table scan (ghee/content/editor/listing.py).
+            models.Index(
+                fields=["collection", "deleted_at", "updated_at", "id"], name="item_editor_list"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.collection_id}/{self.pk}"
