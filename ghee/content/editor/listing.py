@@ -4,11 +4,13 @@ Sized for 100,000 items and more (docs/dashboard-editor.md has the figures):
 
 - the page is read in ``item_editor_list`` index order (collection, live, updated_at, id),
   so the first page costs a few index entries, not a sort;
-- the count is a COUNT over the same index;
+- the count is a COUNT over the same index; a searched or filtered list is counted up
+  to ``COUNT_CAP`` only ("1000+ items");
 - search looks in the label field's entries of the filter index (``ItemFieldIndex``,
   index ``fieldindex_text``: collection, locale, published, field key, text, item): the
-  label values of this collection only, read from the index without touching a row, or
-  an item id when the term is a number;
+  label values of this collection only, read from the index without touching a row
+  (a substring match), or an item id when the term is a number;
+- the status filter probes each item's locale versions as the list is read in order;
 - the page's labels and per-locale statuses come in ONE query for the page's items.
 """
 
@@ -17,13 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
+from django.utils.functional import cached_property
 
 from ghee.content.models import Collection, Field, Item, ItemFieldIndex, ItemLocale
 
 PER_PAGE = 50
+COUNT_CAP = 1000  # a filtered list is counted up to this (CappedPaginator)
 STATUS_FILTERS = {"published": "Published", "draft": "Not published"}
 MAX_SEARCH_CHARS = 100
 
@@ -68,20 +72,41 @@ def collections_with_counts(collections: QuerySet) -> QuerySet:
     return collections.annotate(item_count=live_item_count()).order_by("organization__slug", "key")
 
 
-def _published_items(collection: Collection) -> QuerySet:
-    return ItemLocale.objects.filter(
-        collection=collection, is_deleted=False, is_published=True
-    ).values("item_id")
+def _label_matches(collection: Collection, locales: list[str], term: str) -> list[int]:
+    """Ids of items whose label contains ``term`` (any locale, latest values), at most
+    ``COUNT_CAP + 1`` of them: one pass over the label's entries in ``fieldindex_text``.
 
-
-def _label_matches(collection: Collection, locales: list[str], term: str) -> QuerySet:
-    return ItemFieldIndex.objects.filter(
+    ``__in=[False]``, not ``=False``: Django writes the latter as ``NOT published``, which
+    SQLite cannot match to the index's equality column (it then reads every field's rows).
+    """
+    ids = ItemFieldIndex.objects.filter(
         collection=collection,
         locale__in=locales,
-        published=False,
+        published__in=[False],
         field_key=collection.label_field,
         text_value__icontains=term,
-    ).values("item_id")
+    ).values_list("item_id", flat=True)
+    return list(dict.fromkeys(ids[: (COUNT_CAP + 1) * len(locales)]))[: COUNT_CAP + 1]
+
+
+class CappedPaginator(Paginator):
+    """Counts a filtered list only up to ``COUNT_CAP`` (+1, to know there are more): an
+    exact count of a filter over 100,000 items would cost as much as reading them all.
+    The unfiltered list is counted exactly (a COUNT over ``item_editor_list``)."""
+
+    def __init__(self, *args, capped: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capped = capped
+
+    @cached_property
+    def count(self) -> int:
+        if not self.capped:
+            return super().count
+        return self.object_list[: COUNT_CAP + 1].count()
+
+    @property
+    def more_than_cap(self) -> bool:
+        return self.capped and self.count > COUNT_CAP
 
 
 def items_page(
@@ -96,20 +121,18 @@ def items_page(
     items = Item.objects.filter(collection=collection, deleted_at__isnull=True)
     search = search.strip()[:MAX_SEARCH_CHARS]
     if search:
-        matches = (
-            Q(pk__in=_label_matches(collection, locales, search))
-            if collection.label_field
-            else Q(pk=None)
-        )
+        ids = _label_matches(collection, locales, search) if collection.label_field else []
         if search.isdigit() and len(search) < 19:
-            matches |= Q(pk=int(search))
-        items = items.filter(matches)
-    if status == "published":
-        items = items.filter(pk__in=_published_items(collection))
-    elif status == "draft":
-        items = items.exclude(pk__in=_published_items(collection))
+            ids.append(int(search))
+        items = items.filter(pk__in=ids)
+    if status in STATUS_FILTERS:
+        # Probed per item while the list is read in index order: a page costs about
+        # PER_PAGE probes when most items match, never a pass over the whole collection.
+        live = Exists(ItemLocale.objects.filter(item_id=OuterRef("pk"), is_published__in=[True]))
+        items = items.filter(live if status == "published" else ~live)
     items = items.order_by("-updated_at", "-id").values_list("id", "updated_at")
-    result = Paginator(items, PER_PAGE).get_page(page)
+    paginator = CappedPaginator(items, PER_PAGE, capped=bool(search or status))
+    result = paginator.get_page(page)
     rows = [Row(id=pk, updated_at=updated_at) for pk, updated_at in result.object_list]
     _fill_rows(collection, locales, rows)
     result.object_list = rows
