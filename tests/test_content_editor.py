@@ -349,3 +349,46 @@ def test_an_upload_the_library_refuses_shows_on_the_field(admin_client, org):
     assert response.status_code == 200
     assert re.search(rb"field-photo errors.*?errorlist", response.content, re.S)
     assert not Job.objects.exists()
+
+
+def test_the_form_has_the_right_input_for_every_type(admin_client, org):
+    every = make_collection(
+        org,
+        "every",
+        [
+            {"key": "title", "type": "short_text", "required": True, "help_text": "Shown"},
+            {"key": "summary", "type": "long_text"},
+            {"key": "body", "type": "wysiwyg"},
+            {"key": "snippet", "type": "html"},
+            {"key": "rank", "type": "number"},
+            {"key": "when", "type": "date"},
+            {"key": "featured", "type": "checkbox"},
+            {"key": "size", "type": "dropdown", "choices": [{"label": "Small", "value": "s"}]},
+            {"key": "tint", "type": "color"},
+            {"key": "photo", "type": "media"},
+            {"key": "related", "type": "reference", "reference_to": "every", "many": True},
+        ],
+        label="title",
+    )
+    page = admin_client.get(add_url(every))
+    assert page.status_code == 200
+    text = page.content.decode()
+    expected = [
+        r'<input type="text" name="item-title"',
+        r'<textarea name="item-summary"',
+        r'<textarea name="item-body"[^>]*data-ghee-wysiwyg',
+        r'<textarea name="item-snippet"',
+        r'<input type="number" name="item-rank" step="any"',
+        r'<input type="datetime-local" name="item-when"',
+        r'<input type="checkbox" name="item-featured"',
+        r'<select name="item-size"[^>]*>\s*<option value=""[^>]*>---------</option>\s*'
+        r'<option value="s">Small</option>',
+        r'<input type="text" name="item-tint"[^>]*data-ghee-color',
+        r'<input type="url" name="item-photo"',
+        r'<input type="file" name="item-photo__upload"',
+        r'<select name="item-related"[^>]*class="admin-autocomplete"[^>]*multiple',
+    ]
+    for pattern in expected:
+        assert re.search(pattern, text), pattern
+    assert '<div class="help">Shown</div>' in text
+    assert "content/wysiwyg.js" in text and "django_prose_editor/editor.css" in text

@@ -20,6 +20,7 @@ from django.utils.html import escape
 from ghee.content.editor import widgets
 from ghee.content.field_types.options import choice_values
 from ghee.content.schema.compiled import CompiledField, CompiledSchema
+from ghee.content.schema.document import default_name
 
 SHARED = "shared"
 NO_LOCALE_PREFIX = "item"
@@ -41,7 +42,7 @@ def form_field(field: CompiledField, reference_choices: list[tuple[int, str]]) -
     spec = field.spec
     common = {
         "required": False,
-        "label": spec.name or spec.key,
+        "label": spec.name or default_name(spec.key),
         # Help texts are the schema author's plain text (Django admin renders them as HTML).
         "help_text": escape(spec.help_text),
     }

@@ -156,15 +156,14 @@ class FieldInline(admin.StackedInline):
     extra = 0
     ordering = ["order", "id"]
     classes = ["ghee-fields"]
+    # Three short rows a field once the script has hidden the other types' options.
     fields = [
-        ("key", "name", "type", "order"),
-        ("required", "translatable"),
+        ("key", "name", "type", "order", "required", "translatable"),
         ("min_length", "max_length", "pattern"),
         ("min_value", "max_value"),
-        "choices",
+        ("choices",),
         ("reference_to", "many"),
-        "default",
-        "help_text",
+        ("default", "help_text"),
     ]
 
     class Media:
