@@ -108,8 +108,12 @@ class Item(models.Model):
         indexes = [
             # The dashboard's item list: a collection's live items, latest change first,
             # paged and counted without a sort or a table scan (ghee/content/editor/listing.py).
+            # Partial, not (collection, deleted_at, ...): PostgreSQL does not treat
+            # "deleted_at IS NULL" as fixing that column, so it would sort instead.
             models.Index(
-                fields=["collection", "deleted_at", "updated_at", "id"], name="item_editor_list"
+                fields=["collection", "updated_at", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="item_editor_list",
             ),
         ]
 
