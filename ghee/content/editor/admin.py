@@ -31,9 +31,6 @@ AUTOCOMPLETE_PAGE = 20
 class ItemAdmin(admin.ModelAdmin):
     """Items per collection; see the module docstring."""
 
-    def get_queryset(self, request):
-        return Item.objects.all()
-
     def collections(self, request):
         """The collections this user sees (the collection admin's queryset)."""
         return self.admin_site.get_model_admin(Collection).get_queryset(request)

@@ -8,7 +8,6 @@ behaviour lives in static files.
 
 from django import forms
 from django.urls import reverse
-from django.utils.translation import get_language
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif")
 
@@ -105,7 +104,6 @@ class ReferenceMixin:
                 "data-theme": "admin-autocomplete",
                 "data-allow-clear": "true",
                 "data-placeholder": "Search items",
-                "lang": get_language() or "en",
                 **(attrs or {}),
             },
             choices,
