@@ -109,6 +109,7 @@ def pages(people) -> dict[str, str]:
     first = ids[0]
     base = f"/admin/content/item/{people.pk}/"
     return {
+        "dashboard home /admin/ (baseline: Django's own page)": "/admin/",
         "content home (collections, counts)": "/admin/content/item/",
         "collection list (schema)": "/admin/content/collection/",
         "schema editor (collection page)": f"/admin/content/collection/{people.pk}/change/",
