@@ -388,3 +388,7 @@ AUTH_PASSWORD_VALIDATORS = [
 TEMPLATES[0]["DIRS"].append(Path(__file__).resolve().parent / "dashboard" / "templates")
 # Short, unambiguous dates on dashboard pages (ghee/dashboard/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["ghee.dashboard.formats"]
+# --- content editor (issue 11 items 2-3, docs/dashboard-editor.md) ----------------------------
+# django-prose-editor ships the WYSIWYG editor's built assets (ProseMirror/Tiptap) as static
+# files; the item form loads them (ghee/content/static/content/wysiwyg.js). No settings.
+INSTALLED_APPS.append("django_prose_editor")

@@ -562,6 +562,8 @@ def test_the_dashboard_editor_saves_through_the_same_service(admin_client, org):
         "fields-0-choices": "[]",
         "fields-0-default": '"#ABC"',
         "fields-0-max_length": "10",
+        # Removing "b" deletes its values from the item: the editor asks first.
+        "confirm_removal": "on",
     }
     response = admin_client.post(f"/admin/content/collection/{things.pk}/change/", form)
     assert response.status_code == 302

@@ -1,111 +1,19 @@
-"""The schema editor (a collection with its ordered fields) and a read-only view of jobs.
+"""The dashboard's content pages: the schema editor (collections and their fields), the
+content editor (items, per collection); the jobs' pages are in ``job_admin.py``.
 
-The editor saves through ``schema.services.save_collection``, the service behind
-``ghee schema apply``: the form is checked by a dry run of that service (same rules, same
-messages, same refusal to change a field's shape while the collection has items), and the
-save applies it, which moves the collection's ``updated_at`` and makes stored items follow
-added and removed fields.
+The schema editor lives in ``editor/schema_admin.py``, the content editor in
+``editor/admin.py`` (docs/dashboard-editor.md).
 """
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
 
 from ghee.content import job_admin  # noqa: F401  (registers the jobs' admin)
-from ghee.content.field_types.options import OPTIONS
-from ghee.content.models import Collection, Field
-from ghee.content.schema.document import SchemaError
-from ghee.content.schema.services import save_collection
+from ghee.content.editor.admin import ItemAdmin
+from ghee.content.editor.schema_admin import CollectionAdmin, FieldInline
+from ghee.content.models import Collection, Item
 
+__all__ = ["CollectionAdmin", "FieldInline", "ItemAdmin"]
 
-def _field_data(data: dict) -> dict:
-    """An inline form's cleaned data in the schema file's format (empty options left out)."""
-    values = {"key": data.get("key"), "name": data.get("name"), "type": data.get("type")}
-    for option in OPTIONS:
-        values[option.name] = data.get(option.attribute)
-    # A blank form input is "not given"; so is an unticked box that is the default.
-    return {
-        name: value
-        for name, value in values.items()
-        if value not in (None, "", [])
-        and not (isinstance(value, bool) and name in _FLAGS and value == _FLAGS[name])
-    }
+admin.site.register(Collection, CollectionAdmin)
+admin.site.register(Item, ItemAdmin)
 
-
-_FLAGS = {option.name: option.default for option in OPTIONS if isinstance(option.default, bool)}
-
-
-class FieldFormSet(BaseInlineFormSet):
-    """Checks the fields by a dry run of the save; ``collection_data`` is what it saves."""
-
-    collection_data: dict | None = None
-
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        forms = [
-            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        forms.sort(key=lambda form: form.cleaned_data.get("order") or 0)
-        collection = self.instance
-        if not collection.key or not collection.organization_id:
-            return  # the collection form itself is invalid and says why
-        data = {"key": collection.key, "fields": [_field_data(f.cleaned_data) for f in forms]}
-        if collection.name:
-            data["name"] = collection.name
-        if collection.label_field:
-            data["label"] = collection.label_field
-        try:
-            save_collection(collection.organization, data, dry_run=True)
-        except SchemaError as exc:
-            raise ValidationError(exc.errors) from exc
-        self.collection_data = data
-
-
-class FieldInline(admin.StackedInline):
-    model = Field
-    formset = FieldFormSet
-    extra = 0
-    ordering = ["order", "id"]
-    fields = [
-        ("key", "name", "type", "order"),
-        ("required", "translatable"),
-        ("min_length", "max_length", "pattern"),
-        ("min_value", "max_value"),
-        "choices",
-        ("reference_to", "many"),
-        "default",
-        "help_text",
-    ]
-
-
-@admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "organization", "field_count", "updated_at"]
-    list_filter = ["organization"]
-    search_fields = ["key", "name", "organization__slug"]
-    inlines = [FieldInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        # Reference fields name their target by key: a key never changes once created.
-        return ["created_at", "updated_at"] + (["organization", "key"] if obj else [])
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("organization")
-
-    @admin.display(description="Fields")
-    def field_count(self, obj: Collection) -> int:
-        return obj.fields.count()
-
-    def save_model(self, request, obj, form, change):
-        """Nothing here: ``save_related`` saves the collection and its fields together."""
-
-    def save_related(self, request, form, formsets, change):
-        collection = form.instance
-        [fields] = [f for f in formsets if isinstance(f, FieldFormSet)]
-        save_collection(collection.organization, fields.collection_data)
-        saved = Collection.objects.get(organization=collection.organization, key=collection.key)
-        collection.pk, collection.updated_at = saved.pk, saved.updated_at
-        # What the admin's change message reads from a saved formset.
-        fields.new_objects, fields.changed_objects, fields.deleted_objects = [], [], []

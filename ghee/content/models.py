@@ -105,6 +105,17 @@ class Item(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "job_index"], name="item_created_once_per_job")
         ]
+        indexes = [
+            # The dashboard's item list: a collection's live items, latest change first,
+            # paged and counted without a sort or a table scan (ghee/content/editor/listing.py).
+            # Partial, not (collection, deleted_at, ...): PostgreSQL does not treat
+            # "deleted_at IS NULL" as fixing that column, so it would sort instead.
+            models.Index(
+                fields=["collection", "updated_at", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="item_editor_list",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.collection_id}/{self.pk}"
