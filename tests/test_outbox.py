@@ -61,8 +61,8 @@ def test_each_item_change_is_an_event_with_what_a_webhook_needs(api, write_token
         "job_id": None,
         "timestamp": None,
     }
-    # Nobody handles item events yet: they are recorded as handled.
-    assert {e.status for e in events} == {"succeeded"}
+    # The webhooks app handles item events: they wait for the relay.
+    assert {e.status for e in events} == {"pending"}
 
     url = f"/v2/content/team_members/{ann.pk}/"
     api.patch(url, {"fields": {"position": "lead"}}, format="json", **auth(write_token))
