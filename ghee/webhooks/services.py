@@ -139,11 +139,12 @@ def create_endpoint(
 def update_endpoint(endpoint: Endpoint, **changes) -> Endpoint:
     """Change url, events, headers, description or is_active (re-enabling clears why)."""
     cleaners = {"url": clean_url, "events": clean_events, "headers": clean_headers}
+    was_active = endpoint.is_active
     for name, value in changes.items():
         if name not in {"url", "events", "headers", "description", "is_active"}:
             raise ValueError(f"cannot change {name}")
         setattr(endpoint, name, cleaners[name](value) if name in cleaners else value)
-    if changes.get("is_active"):
+    if endpoint.is_active and not was_active:  # a fresh start: the failure clock restarts
         endpoint.disabled_reason = ""
         endpoint.failing_since = None
     endpoint.save()
