@@ -171,9 +171,7 @@ class Command(GheeCommand):
             deliveries = deliveries.filter(endpoint_id=endpoint)
         rows = [("ID", "EVENT", "ENDPOINT", "STATUS", "ATTEMPTS", "LAST", "NEXT TRY", "CREATED")]
         for delivery in deliveries[: max(limit, 1)]:
-            last = str(delivery.last_status_code or "") or (delivery.last_error[:40] or "-")
-            if delivery.last_status_code and delivery.last_error:
-                last = delivery.last_error[:40]
+            last = delivery.last_error[:40] or str(delivery.last_status_code or "-")
             rows.append(
                 (
                     str(delivery.pk),
