@@ -85,3 +85,18 @@ def test_finished_deliveries_are_pruned_after_the_retention(org, settings):
     assert chores.run_chore("prune_webhook_deliveries") == {"deleted": 1}
     assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, pending.pk}
     assert not Attempt.objects.exists()
+
+
+def test_only_organizations_with_an_endpoint_wait_for_the_relay(
+    api, org, org_locales, write_token, team_members
+):
+    """Events nobody will deliver are written as handled: the relay has nothing to do."""
+    from ghee.core.models import OutboxEvent
+
+    create(api, write_token, ["Ann"])
+    run_pending_jobs()
+    assert OutboxEvent.objects.get().status == "succeeded"
+    add_endpoint(org, "https://a.example/hook")
+    create(api, write_token, ["Bob"])
+    run_pending_jobs()
+    assert OutboxEvent.objects.latest("pk").status == "pending"
