@@ -373,8 +373,8 @@ GHEE_WEBHOOK_RETRY_SCHEDULE = [
 ]
 GHEE_WEBHOOK_RETRY_JITTER = float(os.environ.get("GHEE_WEBHOOK_RETRY_JITTER", "0.1"))
 # Deliveries one worker sends at once, and at most this many to one endpoint (all workers).
-GHEE_WEBHOOK_CONCURRENCY = _env_int("GHEE_WEBHOOK_CONCURRENCY", 8)
-GHEE_WEBHOOK_PER_ENDPOINT = _env_int("GHEE_WEBHOOK_PER_ENDPOINT", 2)
+GHEE_WEBHOOK_CONCURRENCY = _env_int("GHEE_WEBHOOK_CONCURRENCY", 16)
+GHEE_WEBHOOK_PER_ENDPOINT = _env_int("GHEE_WEBHOOK_PER_ENDPOINT", 4)
 # A delivery's lease: a dead worker's delivery is sent again after it (keep it above the timeout).
 GHEE_WEBHOOK_LEASE_SECONDS = _env_int("GHEE_WEBHOOK_LEASE_SECONDS", 60)
 # An endpoint whose every attempt failed for this many days is disabled.

@@ -26,16 +26,16 @@ import secrets
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.db import close_old_connections, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 import ghee
-from ghee.core import db_health, egress
+from ghee.core import egress
 from ghee.core.leases import Lease, LeaseQueue, LeaseStatus
 from ghee.webhooks import signing
 from ghee.webhooks.choices import TEST_EVENT
@@ -99,11 +99,17 @@ def claim(limit: int, only: list[int] | None = None) -> tuple[Lease, list[Delive
         rows = due.exclude(endpoint_id__in=full).order_by("pk")
         if connections[db].features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
-        for pk, endpoint_id in rows.values_list("pk", "endpoint_id")[: max(limit * 4, 100)]:
-            if running.get(endpoint_id, 0) < per_endpoint:
+        max_attempts = DELIVERY_LEASES.max_attempts
+        exhausted = []  # started each time by a worker that died: failed below, not sent
+        window = rows.values_list("pk", "endpoint_id", "attempts")[: max(limit * 4, 100)]
+        for pk, endpoint_id, attempts in window:
+            if attempts >= max_attempts:
+                exhausted.append(pk)
+                lease.ids.append(pk)
+            elif running.get(endpoint_id, 0) < per_endpoint:
                 running[endpoint_id] = running.get(endpoint_id, 0) + 1
                 lease.ids.append(pk)
-                if len(lease.ids) >= limit:
+                if len(lease.ids) - len(exhausted) >= limit:
                     break
         if lease.ids:
             Delivery.objects.filter(pk__in=lease.ids).update(
@@ -111,19 +117,12 @@ def claim(limit: int, only: list[int] | None = None) -> tuple[Lease, list[Delive
             )
     if not lease:
         return lease, []
-    # Rows whose attempts are used up were started each time by a worker that died.
-    exhausted = set(
-        Delivery.objects.filter(
-            pk__in=lease.ids, attempts__gte=DELIVERY_LEASES.max_attempts
-        ).values_list("pk", flat=True)
-    )
     for pk in exhausted:
         DELIVERY_LEASES.finish(
             lease,
             pk,
             LeaseStatus.FAILED,
-            last_error=f"Gave up after {DELIVERY_LEASES.max_attempts} attempts "
-            "(the worker stopped during each).",
+            last_error=f"Gave up after {max_attempts} attempts (the worker stopped during each).",
         )
     started = DELIVERY_LEASES.start(lease, [pk for pk in lease.ids if pk not in exhausted])
     deliveries = []
@@ -225,68 +224,131 @@ def attempt(delivery: Delivery) -> Outcome:
     return outcome
 
 
-def record(lease: Lease, delivery: Delivery, outcome: Outcome, attempted_at) -> str:
-    """Log the attempt and move the delivery on, if the lease is still ours (fenced)."""
-    now = timezone.now()
+@dataclass
+class Sent:
+    """One finished attempt waiting to be recorded: the row, its lease, what came of it."""
+
+    lease: Lease
+    delivery: Delivery
+    outcome: Outcome
+    attempted_at: datetime
+
+
+def send(lease: Lease, delivery: Delivery) -> Sent:
+    """One attempt, no database: what the sender's threads run."""
+    attempted_at = timezone.now()
+    return Sent(lease, delivery, attempt(delivery), attempted_at)
+
+
+def record(results: list[Sent]) -> dict[str, str]:
+    """Log the attempts and move their deliveries on, in one transaction, fenced.
+
+    The common case, a 2xx, costs one attempt row and one ``UPDATE`` per delivery
+    (``finish_many``); failures take the slower path of ``_record_failure``. Returns each
+    delivery's result by id: succeeded | retrying | failed | lost (another worker took it).
+    """
+    results_by_id: dict[int, str] = {}
+    if not results:
+        return results_by_id
     with transaction.atomic():
-        if not DELIVERY_LEASES.held(lease, [delivery.pk]):
-            return "lost"  # another worker took it over: its attempt counts, not ours
-        Attempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
-            attempted_at=attempted_at,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            response_excerpt=outcome.excerpt,
-            error=outcome.error[:2000],
-            succeeded=outcome.succeeded,
+        held: set[int] = set()
+        for lease_token in {sent.lease.token for sent in results}:
+            batch = [sent for sent in results if sent.lease.token == lease_token]
+            held |= DELIVERY_LEASES.held(batch[0].lease, [sent.delivery.pk for sent in batch])
+        mine = [sent for sent in results if sent.delivery.pk in held]
+        for sent in results:
+            if sent.delivery.pk not in held:
+                results_by_id[sent.delivery.pk] = "lost"
+        Attempt.objects.bulk_create(
+            Attempt(
+                delivery=sent.delivery,
+                number=sent.delivery.attempts,
+                attempted_at=sent.attempted_at,
+                status_code=sent.outcome.status_code,
+                latency_ms=sent.outcome.latency_ms,
+                response_excerpt=sent.outcome.excerpt,
+                error=sent.outcome.error[:2000],
+                succeeded=sent.outcome.succeeded,
+            )
+            for sent in mine
         )
-        fields = {"last_status_code": outcome.status_code, "last_error": outcome.error[:2000]}
-        endpoint = Endpoint.objects.filter(pk=delivery.endpoint_id)
-        if outcome.succeeded:
-            DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.SUCCEEDED, **fields)
-            endpoint.filter(failing_since__isnull=False).update(failing_since=None)
-            return "succeeded"
-        if delivery.event == TEST_EVENT:  # a test says how the endpoint answers; no retries
-            DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
-            return "failed"
-        endpoint.filter(failing_since__isnull=True).update(failing_since=now)
-        days = settings.GHEE_WEBHOOK_DISABLE_AFTER_DAYS
-        reason = ""
-        if outcome.status_code == 410:
-            reason = "the receiver answered 410 Gone"
-        elif endpoint.filter(failing_since__lte=now - timedelta(days=days)).exists():
-            reason = f"every delivery failed for {days:g} days"
-        if reason:
-            if disable_endpoint(delivery.endpoint_id, reason):
-                logger.warning("Disabled webhook endpoint %s: %s", delivery.endpoint_id, reason)
-            DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
-            return "failed"
-        if not outcome.retryable:
-            DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
-            return "failed"
-        if DELIVERY_LEASES.retry(
-            lease, delivery.pk, delivery.attempts, at_least=outcome.retry_after, **fields
-        ):
-            return "retrying"
+        succeeded = [sent for sent in mine if sent.outcome.succeeded]
+        for lease_token in {sent.lease.token for sent in succeeded}:
+            batch = [sent for sent in succeeded if sent.lease.token == lease_token]
+            DELIVERY_LEASES.finish_many(
+                batch[0].lease,
+                LeaseStatus.SUCCEEDED,
+                [
+                    (
+                        sent.delivery.pk,
+                        {"last_status_code": sent.outcome.status_code, "last_error": ""},
+                    )
+                    for sent in batch
+                ],
+            )
+        if succeeded:
+            Endpoint.objects.filter(
+                pk__in={sent.delivery.endpoint_id for sent in succeeded},
+                failing_since__isnull=False,
+            ).update(failing_since=None)
+        results_by_id.update((sent.delivery.pk, "succeeded") for sent in succeeded)
+        for sent in mine:
+            if not sent.outcome.succeeded:
+                results_by_id[sent.delivery.pk] = _record_failure(sent)
+    for sent in results:
+        _log(sent, results_by_id[sent.delivery.pk])
+    return results_by_id
+
+
+def _record_failure(sent: Sent) -> str:
+    """Retry, fail, or disable the endpoint (410, or failing for days); inside ``record``."""
+    lease, delivery, outcome = sent.lease, sent.delivery, sent.outcome
+    fields = {"last_status_code": outcome.status_code, "last_error": outcome.error[:2000]}
+    if delivery.event == TEST_EVENT:  # a test says how the endpoint answers; no retries
+        DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
         return "failed"
+    now = timezone.now()
+    endpoint = Endpoint.objects.filter(pk=delivery.endpoint_id)
+    endpoint.filter(failing_since__isnull=True).update(failing_since=now)
+    days = settings.GHEE_WEBHOOK_DISABLE_AFTER_DAYS
+    reason = ""
+    if outcome.status_code == 410:
+        reason = "the receiver answered 410 Gone"
+    elif endpoint.filter(failing_since__lte=now - timedelta(days=days)).exists():
+        reason = f"every delivery failed for {days:g} days"
+    if reason:
+        if disable_endpoint(delivery.endpoint_id, reason):
+            logger.warning("Disabled webhook endpoint %s: %s", delivery.endpoint_id, reason)
+        DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
+        return "failed"
+    if not outcome.retryable:
+        DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
+        return "failed"
+    if DELIVERY_LEASES.retry(
+        lease, delivery.pk, delivery.attempts, at_least=outcome.retry_after, **fields
+    ):
+        return "retrying"
+    return "failed"
+
+
+def _log(sent: Sent, result: str) -> None:
+    outcome = sent.outcome
+    logger.log(
+        logging.INFO if outcome.succeeded else logging.WARNING,
+        "Webhook delivery %s (%s) to endpoint %s: %s, %s ms, %s%s",
+        sent.delivery.pk,
+        sent.delivery.event,
+        sent.delivery.endpoint_id,
+        outcome.status_code or "no answer",
+        outcome.latency_ms,
+        result,
+        f": {outcome.error}" if outcome.error else "",
+    )
 
 
 def deliver(lease: Lease, delivery: Delivery) -> str:
     """One attempt of one started delivery, recorded: succeeded | retrying | failed | lost."""
-    attempted_at = timezone.now()
-    outcome = attempt(delivery)
-    result = record(lease, delivery, outcome, attempted_at)
-    logger.info(
-        "Webhook delivery %s (%s) to endpoint %s: %s, %s ms%s",
-        delivery.pk,
-        delivery.event,
-        delivery.endpoint_id,
-        outcome.status_code or "no answer",
-        outcome.latency_ms,
-        f", {result}: {outcome.error}" if outcome.error else "",
-    )
-    return result
+    return record([send(lease, delivery)])[delivery.pk]
 
 
 def deliver_now(delivery: Delivery) -> tuple[str, Delivery]:
@@ -302,7 +364,11 @@ def deliver_now(delivery: Delivery) -> tuple[str, Delivery]:
 
 
 class DeliverySender:
-    """The deliveries one worker has in flight, on a pool of ``concurrency`` threads."""
+    """The deliveries one worker has in flight, on a pool of ``concurrency`` threads.
+
+    The threads only send (HTTP, no database); the worker's own thread records what they
+    sent, many results per transaction, then claims as many deliveries as threads are free.
+    """
 
     def __init__(self, concurrency: int | None = None) -> None:
         self.concurrency = concurrency or settings.GHEE_WEBHOOK_CONCURRENCY
@@ -311,15 +377,15 @@ class DeliverySender:
         self.sent = 0
 
     def step(self) -> dict[str, int]:
-        """Reap finished sends, then claim as many due deliveries as there are free threads."""
-        self._reap()
+        """Record finished sends, then claim as many due deliveries as there are free threads."""
+        recorded = self._record_finished()
         free = self.concurrency - len(self.in_flight)
         if free <= 0:
-            return {"started": 0, "in_flight": len(self.in_flight)}
+            return {"recorded": recorded, "started": 0}
         lease, deliveries = claim(free)
         for delivery in deliveries:
-            self.in_flight[self.pool.submit(self._send, lease, delivery)] = delivery.pk
-        return {"started": len(deliveries), "in_flight": len(self.in_flight)}
+            self.in_flight[self.pool.submit(send, lease, delivery)] = delivery.pk
+        return {"recorded": recorded, "started": len(deliveries)}
 
     def wait(self, timeout: float) -> None:
         """Sleep up to ``timeout``, waking as soon as a send finishes (a thread is free)."""
@@ -329,28 +395,24 @@ class DeliverySender:
             time.sleep(timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Let sends in flight finish (bounded by the webhook timeout), then stop the pool."""
+        """Let sends in flight finish (bounded by the webhook timeout), record them, stop."""
         if self.in_flight:
             limit = settings.GHEE_WEBHOOK_TIMEOUT + 5 if timeout is None else timeout
             wait(list(self.in_flight), timeout=limit)
-        self._reap()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-    def _reap(self) -> None:
-        for future in [f for f in self.in_flight if f.done()]:
-            del self.in_flight[future]
-            if future.exception() is None:
-                self.sent += 1
-
-    def _send(self, lease: Lease, delivery: Delivery) -> str:
-        # Each thread keeps its own database connection: replace it if the server closed it.
-        close_old_connections()
-        db_health.drop_dead_connections()
         try:
-            return deliver(lease, delivery)
-        except Exception:
-            # Not the receiver's doing (the database went away, a bug): the lease lapses and
-            # the delivery is sent again, with the same webhook-id.
-            logger.exception("Webhook delivery %s could not be recorded", delivery.pk)
-            db_health.close_quietly()
-            raise
+            self._record_finished()
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _record_finished(self) -> int:
+        done = [future for future in self.in_flight if future.done()]
+        results = []
+        for future in done:
+            del self.in_flight[future]
+            if future.exception() is not None:  # a bug: the lease lapses and it is sent again
+                logger.error("Webhook send failed", exc_info=future.exception())
+            else:
+                results.append(future.result())
+        record(results)
+        self.sent += len(results)
+        return len(results)

@@ -100,3 +100,22 @@ def test_only_organizations_with_an_endpoint_wait_for_the_relay(
     create(api, write_token, ["Bob"])
     run_pending_jobs()
     assert OutboxEvent.objects.latest("pk").status == "pending"
+
+
+def test_a_delivery_whose_worker_died_during_every_attempt_is_given_up(org, settings):
+    from ghee.webhooks import sending
+
+    endpoint, _ = add_endpoint(org, "https://a.example/hook")
+    delivery = services.send_test_event(endpoint)
+    lapsed = timezone.now() - timedelta(seconds=1)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="running",
+        attempts=len(settings.GHEE_WEBHOOK_RETRY_SCHEDULE) + 1,
+        lease_token="dead",
+        lease_expires_at=lapsed,
+    )
+    lease, claimed = sending.claim(10)
+    assert claimed == []
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert delivery.last_error == "Gave up after 8 attempts (the worker stopped during each)."

@@ -257,7 +257,13 @@ def test_an_endpoint_that_never_answers_does_not_delay_another(
     add_endpoint(org, dead)  # created first: its deliveries are the oldest of each event
     add_endpoint(org, live)
     publish(api, write_token, *[f"item {n}" for n in range(20)])
-    env = worker_env(receiver, GHEE_WEBHOOK_TIMEOUT="30", GHEE_WEBHOOK_LEASE_SECONDS="60")
+    env = worker_env(
+        receiver,
+        GHEE_WEBHOOK_TIMEOUT="30",
+        GHEE_WEBHOOK_LEASE_SECONDS="60",
+        GHEE_WEBHOOK_CONCURRENCY="4",
+        GHEE_WEBHOOK_PER_ENDPOINT="2",
+    )
     worker = start_worker(**env)
     try:
         assert wait_for(lambda: len(receiver.at("/live")) == 20, timeout=20), stop(worker)

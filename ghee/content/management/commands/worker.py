@@ -94,7 +94,7 @@ class Worker:
                     next_chores = time.monotonic() + CHORE_CHECK_SECONDS
                 summary = self._guarded(jobs.process_due_jobs, {"claimed": 0, "finished": 0})
                 relayed = self._guarded(outbox.relay, {"handled": 0})
-                sending = self._guarded(self.sender.step, {"started": 0})
+                sending = self._guarded(self.sender.step, {"recorded": 0, "started": 0})
             except DatabaseError as exc:
                 if not db_health.connection_lost(exc):
                     raise
@@ -114,7 +114,7 @@ class Worker:
             self.batches += 1 if claimed else 0
             if self.max_batches is not None and self.batches >= self.max_batches:
                 break
-            if claimed or any(relayed.values()) or sending["started"]:
+            if claimed or any(relayed.values()) or any(sending.values()):
                 idle_sleep = self.interval
                 if self._should_linger(claimed) and self.running:
                     time.sleep(settings.GHEE_WORKER_LINGER)
