@@ -114,7 +114,7 @@ def test_a_delivery_whose_worker_died_during_every_attempt_is_given_up(org, sett
         lease_token="dead",
         lease_expires_at=lapsed,
     )
-    lease, claimed = sending.claim(10)
+    _, claimed = sending.claim(10)
     assert claimed == []
     delivery.refresh_from_db()
     assert delivery.status == "failed"
