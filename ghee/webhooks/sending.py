@@ -334,7 +334,7 @@ def _record_failure(sent: Sent) -> str:
 def _log(sent: Sent, result: str) -> None:
     outcome = sent.outcome
     logger.log(
-        logging.INFO if outcome.succeeded else logging.WARNING,
+        logging.DEBUG if outcome.succeeded else logging.INFO,
         "Webhook delivery %s (%s) to endpoint %s: %s, %s ms, %s%s",
         sent.delivery.pk,
         sent.delivery.event,
