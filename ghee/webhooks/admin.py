@@ -68,8 +68,9 @@ class EndpointAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
+            # The form already set its values on `obj`; the service compares with the row.
             services.update_endpoint(
-                obj,
+                Endpoint.objects.get(pk=obj.pk),
                 url=data["url"],
                 events=data["events"],
                 headers=data["header_lines"],

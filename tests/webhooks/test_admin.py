@@ -72,6 +72,13 @@ def test_editing_keeps_the_secret(admin_client, org, receiver):
     assert endpoint.url.endswith("/new") and endpoint.events == ["collectionitem.delete"]
     assert not endpoint.is_active
     assert services.signing_keys(endpoint) == [secret]
+    Endpoint.objects.filter(pk=endpoint.pk).update(disabled_reason="the receiver answered 410")
+    admin_client.post(
+        f"/admin/webhooks/endpoint/{endpoint.pk}/change/",
+        {"url": endpoint.url, "events": ["collectionitem.delete"], "is_active": "on"},
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.disabled_reason == ""
 
 
 def test_rotate_shows_the_new_secret_once_and_the_old_still_signs(admin_client, org, receiver):
