@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ghee.core",
     "ghee.accounts",
+    "ghee.webhooks",
     "ghee.content",
     "ghee.dashboard",
 ]
@@ -392,3 +393,26 @@ FORMAT_MODULE_PATH = ["ghee.dashboard.formats"]
 # django-prose-editor ships the WYSIWYG editor's built assets (ProseMirror/Tiptap) as static
 # files; the item form loads them (ghee/content/static/content/wysiwyg.js). No settings.
 INSTALLED_APPS.append("django_prose_editor")
+# --- webhooks (docs/webhooks.md) ---
+# A delivery succeeds on a 2xx answered within this many seconds (the whole exchange).
+GHEE_WEBHOOK_TIMEOUT = float(os.environ.get("GHEE_WEBHOOK_TIMEOUT", "5"))
+# Seconds to wait before each retry after a failed attempt (the first try is at once); the
+# number of steps is the number of retries. Each wait is varied by +/- GHEE_WEBHOOK_RETRY_JITTER
+# (a fraction) so that deliveries that failed together do not all retry together.
+GHEE_WEBHOOK_RETRY_SCHEDULE = [
+    float(step)
+    for step in _env_list("GHEE_WEBHOOK_RETRY_SCHEDULE")
+    or ["5", "300", "1800", "7200", "18000", "36000", "36000"]
+]
+GHEE_WEBHOOK_RETRY_JITTER = float(os.environ.get("GHEE_WEBHOOK_RETRY_JITTER", "0.1"))
+# Deliveries one worker sends at once, and at most this many to one endpoint (all workers).
+GHEE_WEBHOOK_CONCURRENCY = _env_int("GHEE_WEBHOOK_CONCURRENCY", 16)
+GHEE_WEBHOOK_PER_ENDPOINT = _env_int("GHEE_WEBHOOK_PER_ENDPOINT", 4)
+# A delivery's lease: a dead worker's delivery is sent again after it (keep it above the timeout).
+GHEE_WEBHOOK_LEASE_SECONDS = _env_int("GHEE_WEBHOOK_LEASE_SECONDS", 60)
+# An endpoint whose every attempt failed for this many days is disabled.
+GHEE_WEBHOOK_DISABLE_AFTER_DAYS = float(os.environ.get("GHEE_WEBHOOK_DISABLE_AFTER_DAYS", "5"))
+# After `ghee webhook rotate`, the previous secret keeps signing (beside the new one) this long.
+GHEE_WEBHOOK_ROTATION_GRACE_HOURS = float(os.environ.get("GHEE_WEBHOOK_ROTATION_GRACE_HOURS", "24"))
+# Finished deliveries (and their attempts) are deleted this long after they finished.
+GHEE_WEBHOOK_RETENTION_DAYS = _env_int("GHEE_WEBHOOK_RETENTION_DAYS", 30)

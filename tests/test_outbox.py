@@ -61,7 +61,8 @@ def test_each_item_change_is_an_event_with_what_a_webhook_needs(api, write_token
         "job_id": None,
         "timestamp": None,
     }
-    # Nobody handles item events yet: they are recorded as handled.
+    # Nobody listens to this organization's item events (no webhook endpoint): they are
+    # recorded as handled.
     assert {e.status for e in events} == {"succeeded"}
 
     url = f"/v2/content/team_members/{ann.pk}/"

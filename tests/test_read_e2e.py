@@ -123,7 +123,7 @@ def test_draft_publish_and_delete_through_the_write_api(api, write_token, read_t
 
     assert names() == ["Ann", "Bob"]
     assert names(preview=1) == ["Ann", "Bob", "Cy"]
-    # A draft change to a published item: live values stay until it is published.
+    # A draft write on a published item takes it down (ButterCMS: "not publicly available").
     change(
         api,
         write_token,
@@ -132,10 +132,12 @@ def test_draft_publish_and_delete_through_the_write_api(api, write_token, read_t
         ann,
         {"status": "draft", "fields": {"name": "Anne"}},
     )
-    assert names() == ["Ann", "Bob"]
+    assert names() == ["Bob"]
     assert names(preview=1) == ["Anne", "Bob", "Cy"]
-    assert names(**{"fields.name": "Anne"}) == []
+    assert names(**{"fields.name": "Ann"}) == []
     assert names(preview=1, **{"fields.name": "Anne"}) == ["Anne"]
+    response = api.get(f"{listing}{ann}/", {"auth_token": read_token})
+    assert response.status_code == 404
     change(api, write_token, "patch", "team_members", ann, {"status": "published"})
     assert names() == ["Anne", "Bob"]
     assert names(order="-name") == ["Bob", "Anne"]

@@ -5,6 +5,7 @@ import pytest
 from ghee.accounts.services import create_token
 from ghee.content.models import Item, ItemFieldIndex, ItemLocale, Job
 from ghee.content.write.jobs import claim_jobs, process_batch, run_pending_jobs
+from ghee.core.models import OutboxEvent
 from tests.conftest import make_collection
 
 
@@ -122,32 +123,98 @@ def test_a_change_without_fields_or_status_says_where_values_go(
     assert Job.objects.filter(kind__in=["update", "replace"]).count() == 0
 
 
-# --- Statuses: draft over published ------------------------------------------------------------
+# --- Statuses: draft takes an item down, no status keeps it ---------------------------------
 
 
-def test_draft_over_published_keeps_the_live_values(api, write_token, member):
+def test_draft_write_on_a_published_item_unpublishes_it(api, write_token, read_token, member):
     url = f"/v2/content/team_members/{member}/"
     send(api, "patch", write_token, url, {"status": "draft", "fields": {"name": "Draft Ann"}})
     run_pending_jobs()
     version = versions(member)[""]
     assert version.status == "draft"
     assert version.data["name"] == "Draft Ann"
-    assert version.published_data["name"] == "Ann"
-    assert version.is_published
-    draft_rows = ItemFieldIndex.objects.filter(item_id=member, field_key="name")
-    assert set(draft_rows.values_list("published", "text_value")) == {
-        (False, "Draft Ann"),
-        (True, "Ann"),
-    }
-    # A later PATCH without status keeps it a draft; publishing copies the draft live.
+    assert version.published_data is None and not version.is_published
+    # The published index rows went with it; the draft rows mirror the new values.
+    rows = ItemFieldIndex.objects.filter(item_id=member, field_key="name")
+    assert set(rows.values_list("published", "text_value")) == {(False, "Draft Ann")}
+    # Reads no longer serve it; preview does.
+    read = api.get(f"/v2/content/team_members/?auth_token={read_token}")
+    assert read.json()["data"]["team_members"] == []
+    preview = api.get(f"/v2/content/team_members/?auth_token={read_token}&preview=1")
+    assert [i["name"] for i in preview.json()["data"]["team_members"]] == ["Draft Ann"]
+    event = OutboxEvent.objects.filter(data__item_id=member).latest("pk")
+    assert (event.name, event.data["status"]) == ("collectionitem.unpublished", "draft")
+
+    # A later PATCH without status keeps it a draft; publishing puts the draft live.
     send(api, "patch", write_token, url, {"fields": {"position": "VP"}})
     run_pending_jobs()
-    assert versions(member)[""].published_data["name"] == "Ann"
+    assert versions(member)[""].published_data is None
+    assert OutboxEvent.objects.filter(data__item_id=member).latest("pk").name == (
+        "collectionitem.draft"
+    )
     send(api, "patch", write_token, url, {"status": "published"})
     run_pending_jobs()
     version = versions(member)[""]
     assert version.status == "published"
     assert version.published_data == {"name": "Draft Ann", "position": "VP"}
+
+
+def test_write_without_status_keeps_a_published_item_published(api, write_token, member):
+    url = f"/v2/content/team_members/{member}/"
+    send(api, "patch", write_token, url, {"fields": {"position": "CEO"}})
+    run_pending_jobs()
+    version = versions(member)[""]
+    assert version.status == "published" and version.is_published
+    assert version.published_data == {"name": "Ann", "position": "CEO"}
+    event = OutboxEvent.objects.filter(data__item_id=member).latest("pk")
+    assert (event.name, event.data["status"]) == ("collectionitem.published", "published")
+
+
+def test_status_only_draft_unpublishes_every_locale(api, globex_token, person):
+    send(api, "patch", globex_token, f"/v2/content/people/{person}/", {"status": "draft"})
+    run_pending_jobs()
+    got = versions(person)
+    assert {v.locale: (v.status, v.is_published) for v in got.values()} == {
+        "en": ("draft", False),
+        "es": ("draft", False),
+    }
+    assert not ItemFieldIndex.objects.filter(item_id=person, published=True).exists()
+    names = OutboxEvent.objects.filter(data__item_id=person).order_by("-pk")[:2]
+    assert {(e.data["locale"], e.name) for e in names} == {
+        ("en", "collectionitem.unpublished"),
+        ("es", "collectionitem.unpublished"),
+    }
+
+
+def test_draft_on_one_locale_leaves_the_others_live(api, globex_token, person):
+    body = {"status": "draft", "fields": {"es": {"bio": "borrador"}}}
+    send(api, "patch", globex_token, f"/v2/content/people/{person}/", body)
+    run_pending_jobs()
+    got = versions(person)
+    assert (got["es"].status, got["es"].is_published) == ("draft", False)
+    assert (got["en"].status, got["en"].is_published) == ("published", True)
+
+
+def test_dashboard_save_without_publishing_keeps_the_live_values(write_token, member):
+    """``keep_live`` (the dashboard's own action, not the API's): draft over published."""
+    from ghee.content.schema.cache import schema_cache
+    from ghee.content.write.accept import accept_job
+
+    collection = Item.objects.get(pk=member).collection
+    accept_job(
+        token=None,
+        editor="Jane Doe",
+        schema=schema_cache.get(collection.organization_id, collection.key),
+        kind="update",
+        payload={"status": "draft", "keep_live": True, "fields": {"": {"name": "Next Ann"}}},
+        item_id=member,
+    )
+    run_pending_jobs()
+    version = versions(member)[""]
+    assert version.data["name"] == "Next Ann"
+    assert version.published_data["name"] == "Ann" and version.is_published
+    event = OutboxEvent.objects.filter(data__item_id=member).latest("pk")
+    assert (event.name, event.data["editor"]) == ("collectionitem.draft", "Jane Doe")
 
 
 def test_draft_item_is_published_by_put_with_status(api, write_token, team_members):

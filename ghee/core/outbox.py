@@ -15,6 +15,10 @@ through the lease machinery (claim, fence, retry with backoff, finish).
   outbound work in rows of your own, not in the handler: the batch's transaction is open.
 - An event whose topic has no handler is written as already handled (``succeeded``): a
   record of what changed, pruned after ``GHEE_OUTBOX_RETENTION_DAYS`` like handled ones.
+  So is an event of an organization that no handler listens to: a handler registered with
+  ``listening`` (organization ids -> those it has work for, e.g. those with a webhook
+  endpoint) is asked once per ``record`` call, so an organization without endpoints costs
+  the relay nothing.
 
 Handlers receive the ``OutboxEvent`` (``topic``, ``name``, ``organization_id``, ``data``,
 ``created_at``, ``attempts``): no app has to import the app that recorded the event.
@@ -39,6 +43,9 @@ logger = logging.getLogger("ghee.outbox")
 Handler = Callable[[OutboxEvent], None]
 # topic -> handlers, filled by AppConfig.ready() before any request or worker loop.
 _handlers: dict[str, list[Handler]] = {}
+# handler -> which of some organization ids it has work for (handlers without one: all).
+Listening = Callable[[set[int | None]], set[int | None]]
+_listening: dict[Handler, Listening] = {}
 
 EVENT_LEASES = LeaseQueue(
     OutboxEvent,
@@ -58,15 +65,29 @@ class Event:
     data: dict
 
 
-def register_handler(topic: str, handler: Handler) -> None:
+def register_handler(topic: str, handler: Handler, *, listening: Listening | None = None) -> None:
     handlers = _handlers.setdefault(topic, [])
     if handler not in handlers:
         handlers.append(handler)
+    if listening is not None:
+        _listening[handler] = listening
 
 
 def unregister_handler(topic: str, handler: Handler) -> None:
     if handler in _handlers.get(topic, []):
         _handlers[topic].remove(handler)
+    _listening.pop(handler, None)
+
+
+def _listened(topic: str, organization_ids: set[int | None]) -> set[int | None]:
+    """The organizations among ``organization_ids`` some handler of ``topic`` has work for."""
+    handlers = _handlers.get(topic, [])
+    if any(handler not in _listening for handler in handlers):
+        return organization_ids
+    found: set[int | None] = set()
+    for handler in handlers:
+        found |= _listening[handler](organization_ids)
+    return found
 
 
 _COLUMNS = (
@@ -92,9 +113,13 @@ def record(events: list[Event], now: datetime | None = None) -> None:
         now or timezone.now(), connection
     )
     data_field = OutboxEvent._meta.get_field("data")
+    listened = {
+        topic: _listened(topic, {e.organization_id for e in events if e.topic == topic})
+        for topic in {event.topic for event in events}
+    }
     rows = []
     for event in events:
-        handled = not _handlers.get(event.topic)
+        handled = event.organization_id not in listened[event.topic]
         rows.append(
             (
                 event.topic,

@@ -62,21 +62,27 @@ class JobContext:
     media_results: dict[str, Any] = field(default_factory=dict)
 
 
+# The outbox topic of item events, and ButterCMS's names for them (its webhook events, §12).
+ITEM_TOPIC = "collectionitem"
+PUBLISHED_EVENT = "collectionitem.published"
+DRAFT_EVENT = "collectionitem.draft"
+UNPUBLISHED_EVENT = "collectionitem.unpublished"
+DELETE_EVENT = "collectionitem.delete"
+# The ``status`` ButterCMS puts in each event's data: an unpublished item is a draft again.
+_EVENT_STATUSES = {
+    PUBLISHED_EVENT: "published",
+    DRAFT_EVENT: "draft",
+    UNPUBLISHED_EVENT: "draft",
+    DELETE_EVENT: "deleted",
+}
+
+
 @dataclass(frozen=True)
 class ItemChange:
     item_id: int
     locale: str
-    status: str  # "published" | "draft" | "deleted"
+    event: str  # one of the *_EVENT names above
     data: dict  # the locale version's values (for the event's label)
-
-
-# The outbox topic of item events, and ButterCMS's event name for each status (webhooks).
-ITEM_TOPIC = "collectionitem"
-_EVENT_NAMES = {
-    ItemStatus.PUBLISHED: "collectionitem.published",
-    ItemStatus.DRAFT: "collectionitem.draft",
-    "deleted": "collectionitem.delete",
-}
 
 
 def prepare(ctx: JobContext) -> None:
@@ -123,14 +129,14 @@ def record_events(contexts: list[JobContext]) -> None:
             events.append(
                 outbox.Event(
                     topic=ITEM_TOPIC,
-                    name=_EVENT_NAMES[change.status],
+                    name=change.event,
                     organization_id=job.organization_id,
                     data={
                         "collection": schema.collection_key,
                         "item_id": change.item_id,
                         "locale": change.locale or None,
                         "default_locale": change.locale == schema.locales.default,
-                        "status": str(change.status),
+                        "status": _EVENT_STATUSES[change.event],
                         "label": change.data.get(label_field) if label_field else None,
                         "editor": job.editor,
                         "job_id": job.pk,
@@ -167,12 +173,39 @@ def _check_references(ctx: JobContext, elements: list[tuple[int | None, dict]]) 
         raise JobFailed(errors)
 
 
-def _publish(version: ItemLocale, status: str, now: datetime) -> None:
-    version.status = status
-    if status == ItemStatus.PUBLISHED:
+def _set_status(version: ItemLocale, status: str | None, now: datetime, *, keep_live=False) -> str:
+    """Give a locale version whose ``data`` was just written its status; return the event.
+
+    ``status`` is what the write asked for (None: keep the version's own):
+
+    - ``published``: ``data`` goes live (``published_data``) -> ``collectionitem.published``;
+    - ``draft``: the version is not publicly available any more; if it was, that is an
+      unpublish (``collectionitem.unpublished``), else ``collectionitem.draft``;
+    - none: a published version stays published, so its new values go live; a draft stays
+      a draft.
+
+    ``keep_live`` (the dashboard's "save without publishing", never the API's): a draft
+    write leaves the live values of a published version as they are
+    (``collectionitem.draft``, as ButterCMS names "published item updated but not
+    republished").
+    """
+    if keep_live and status != ItemStatus.PUBLISHED:
+        return DRAFT_EVENT
+    if (status or version.status) == ItemStatus.PUBLISHED:
+        version.status = ItemStatus.PUBLISHED
         version.published_data = copy.deepcopy(version.data)
         version.is_published = True
         version.published_at = now
+        return PUBLISHED_EVENT
+    version.status = ItemStatus.DRAFT
+    if status is None or not version.is_published:
+        # No status asked: a version left live by the old "draft over published" rule
+        # (status draft, still public) keeps serving its live values.
+        return DRAFT_EVENT
+    version.published_data = None
+    version.is_published = False
+    version.published_at = None
+    return UNPUBLISHED_EVENT
 
 
 _VERSION_COLUMNS = (
@@ -271,7 +304,8 @@ def apply_creates(contexts: list[JobContext]) -> list[tuple[JobContext, list[dic
                 index_rows += _index_rows(*key, data, schema.fields, published=False)
                 if published:
                     index_rows += _index_rows(*key, data, schema.fields, published=True)
-                ctx.events.append(ItemChange(item_id, locale, status, data))
+                event = PUBLISHED_EVENT if published else DRAFT_EVENT
+                ctx.events.append(ItemChange(item_id, locale, event, data))
     insert_rows(ItemLocale, _VERSION_COLUMNS, version_rows_out)
     insert_index_rows(index_rows)
     record_events(ready)
@@ -281,13 +315,22 @@ def apply_creates(contexts: list[JobContext]) -> list[tuple[JobContext, list[dic
 def _apply_change(ctx: JobContext, *, partial: bool) -> None:
     job, schema = ctx.job, ctx.schema
     status = job.payload.get("status")
+    keep_live = bool(job.payload.get("keep_live"))  # the dashboard's "save without publishing"
     given: dict[str, dict] = job.payload.get("fields") or {}
     _check_references(ctx, [(None, given)])
     item = Item.objects.filter(pk=job.item_id).first()
     if item is None:
         raise JobFailed([job_error("The item no longer exists.")])
     versions = {v.locale: v for v in ItemLocale.objects.filter(item_id=item.pk)}
-    changed: dict[str, tuple[ItemLocale, bool]] = {}  # locale -> (version, published changed)
+    # locale -> (version, event, whether published_data changed)
+    changed: dict[str, tuple[ItemLocale, str, bool]] = {}
+
+    def settle(version: ItemLocale) -> None:
+        # Publishing and unpublishing replace the published_data object: compared by
+        # identity, that says whether the published index rows must be rebuilt.
+        was_live = version.published_data
+        event = _set_status(version, status, ctx.now, keep_live=keep_live)
+        changed[version.locale] = (version, event, version.published_data is not was_live)
 
     for locale, values in given.items():
         version = versions.get(locale)
@@ -302,13 +345,11 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
             versions[locale] = version
         base = version.data if partial else {}
         version.data = _conform(schema, values, base)
-        _publish(version, status or version.status or ItemStatus.DRAFT, ctx.now)
-        changed[locale] = (version, version.status == ItemStatus.PUBLISHED)
+        settle(version)
 
     if not given and status:  # a status-only PATCH: every locale version takes the status
-        for locale, version in versions.items():
-            _publish(version, status, ctx.now)
-            changed[locale] = (version, status == ItemStatus.PUBLISHED)
+        for version in versions.values():
+            settle(version)
 
     # A non-translatable field holds one value for the item: copy it to the other versions.
     shared = {
@@ -318,8 +359,9 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
         if key in schema.fields and not schema.fields[key].translatable
     }
     if shared:
-        # Live elsewhere too when this write made it live in the locales it named.
-        publishing = any(changed[locale][1] for locale in given)
+        # Live elsewhere too when this write made it live in the locales it named; the
+        # other versions keep their status (the write did not name them).
+        publishing = any(changed[locale][1] == PUBLISHED_EVENT for locale in given)
         for locale, version in versions.items():
             if locale in given:
                 continue
@@ -327,14 +369,16 @@ def _apply_change(ctx: JobContext, *, partial: bool) -> None:
             republish = publishing and version.published_data is not None
             if republish:
                 version.published_data = {**version.published_data, **shared}
-            was_published = changed.get(locale, (version, False))[1]
-            changed[locale] = (version, was_published or republish)
+            _, event, live_changed = changed.get(locale, (version, DRAFT_EVENT, False))
+            if republish:
+                event = PUBLISHED_EVENT
+            changed[locale] = (version, event, live_changed or republish)
 
-    for version, _ in changed.values():
+    for version, _, _ in changed.values():
         version.save()
-    for version, published_changed in changed.values():
-        reindex([version], schema.fields, published=published_changed)
-        ctx.events.append(ItemChange(item.pk, version.locale, version.status, version.data))
+    for version, event, live_changed in changed.values():
+        reindex([version], schema.fields, published=live_changed)
+        ctx.events.append(ItemChange(item.pk, version.locale, event, version.data))
     Item.objects.filter(pk=item.pk).update(updated_at=ctx.now)
     ctx.item_ids = [item.pk]
 
@@ -345,5 +389,5 @@ def _apply_delete(ctx: JobContext) -> None:
     versions = list(ItemLocale.objects.filter(item_id=job.item_id).values_list("locale", "data"))
     ItemLocale.objects.filter(item_id=job.item_id).update(is_deleted=True)
     drop_item_index([job.item_id])
-    ctx.events += [ItemChange(job.item_id, locale, "deleted", data) for locale, data in versions]
+    ctx.events += [ItemChange(job.item_id, locale, DELETE_EVENT, data) for locale, data in versions]
     ctx.item_ids = [job.item_id] if job.item_id else []

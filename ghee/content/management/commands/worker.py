@@ -1,8 +1,10 @@
-"""``ghee worker``: claim and process jobs, relay outbox events, run housekeeping chores.
+"""``ghee worker``: process jobs, relay outbox events, send webhooks, run housekeeping chores.
 
 Each iteration: claim a batch of due jobs and process it (``write/jobs.py``), then hand
-due outbox events to their handlers (``ghee.core.outbox``); every ``CHORE_CHECK_SECONDS``
-run the chores that are due (``ghee.core.chores``; one worker at a time runs each). Jobs
+due outbox events to their handlers (``ghee.core.outbox``), then claim due webhook
+deliveries and hand them to the sender's thread pool (``ghee.webhooks.sending``: the loop
+never waits for a receiver); every ``CHORE_CHECK_SECONDS`` run the chores that are due
+(``ghee.core.chores``; one worker at a time runs each). Jobs
 are claimed straight from their rows through the lease machinery: there is no task queue
 in between (see docs/write-api.md, "Why no task queue").
 
@@ -40,6 +42,7 @@ from django.utils.crypto import get_random_string
 
 from ghee.content.write import jobs
 from ghee.core import chores, db_health, outbox
+from ghee.webhooks.sending import DeliverySender
 
 logger = logging.getLogger("ghee.worker")
 
@@ -59,6 +62,7 @@ class Worker:
     jobs_finished: int = 0
     events_handled: int = 0
     reconnects: int = 0
+    sender: DeliverySender = field(default_factory=DeliverySender)
 
     def configure_signals(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -90,6 +94,7 @@ class Worker:
                     next_chores = time.monotonic() + CHORE_CHECK_SECONDS
                 summary = self._guarded(jobs.process_due_jobs, {"claimed": 0, "finished": 0})
                 relayed = self._guarded(outbox.relay, {"handled": 0})
+                sending = self._guarded(self.sender.step, {"recorded": 0, "started": 0})
             except DatabaseError as exc:
                 if not db_health.connection_lost(exc):
                     raise
@@ -109,24 +114,27 @@ class Worker:
             self.batches += 1 if claimed else 0
             if self.max_batches is not None and self.batches >= self.max_batches:
                 break
-            if claimed or any(relayed.values()):
+            if claimed or any(relayed.values()) or any(sending.values()):
                 idle_sleep = self.interval
                 if self._should_linger(claimed) and self.running:
                     time.sleep(settings.GHEE_WORKER_LINGER)
             elif self.running:
-                if self.batch:
+                if self.batch and not self.sender.in_flight:
                     break
-                time.sleep(idle_sleep)
+                # Woken early when a delivery finishes: its thread can take the next one.
+                self.sender.wait(idle_sleep)
                 idle_sleep = min(
                     idle_sleep * 2, max(self.interval, settings.GHEE_WORKER_IDLE_MAX_INTERVAL)
                 )
+        self.sender.close()  # deliveries in flight finish (bounded by GHEE_WEBHOOK_TIMEOUT)
         logger.info(
             "Stopping ghee worker worker_id=%s: %s batches, %s jobs finished, %s events handled, "
-            "%s reconnects",
+            "%s webhook attempts, %s reconnects",
             self.worker_id,
             self.batches,
             self.jobs_finished,
             self.events_handled,
+            self.sender.sent,
             self.reconnects,
         )
 
@@ -187,7 +195,7 @@ def use_worker_lock_timeout() -> None:
 
 
 class Command(BaseCommand):
-    help = "Process accepted writes, relay outbox events and run chores until stopped."
+    help = "Process accepted writes, relay outbox events, send webhooks and run chores."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(

@@ -1,0 +1,418 @@
+"""Sending deliveries: claim, sign, POST through the egress client, record, retry.
+
+A worker calls ``DeliverySender.step()`` each loop. The step claims due deliveries through
+the lease machinery and hands each to a thread of a bounded pool, then returns at once: the
+worker's loop (jobs, the outbox) never waits for a receiver. Two limits keep one slow or
+dead endpoint from delaying the others:
+
+- at most ``GHEE_WEBHOOK_CONCURRENCY`` deliveries in flight per worker (the pool's size);
+- at most ``GHEE_WEBHOOK_PER_ENDPOINT`` in flight per endpoint across all workers: the claim
+  skips endpoints that already have that many deliveries running, so a dead endpoint holds
+  at most that many slots, for at most ``GHEE_WEBHOOK_TIMEOUT`` each, while every other
+  endpoint's deliveries are claimed beside them.
+
+Each attempt re-checks the endpoint's address (``ghee.core.egress``: resolved and checked on
+every call; redirects are not followed, a 3xx is a failure). A 2xx within
+``GHEE_WEBHOOK_TIMEOUT`` is success. Otherwise the attempt is logged and the delivery retried
+on ``GHEE_WEBHOOK_RETRY_SCHEDULE`` with jitter, not sooner than a 429's or 503's
+``Retry-After``; a 410 disables the endpoint, and so does failing continuously for
+``GHEE_WEBHOOK_DISABLE_AFTER_DAYS``. A worker that dies mid-delivery leaves the row leased;
+when the lease lapses another worker sends it again with the same ``webhook-id``.
+"""
+
+import logging
+import random
+import secrets
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+import ghee
+from ghee.core import egress
+from ghee.core.leases import Lease, LeaseQueue, LeaseStatus
+from ghee.webhooks import signing
+from ghee.webhooks.choices import TEST_EVENT
+from ghee.webhooks.models import Attempt, Delivery, Endpoint
+from ghee.webhooks.services import disable_endpoint, signing_keys
+from ghee.webhooks.signing_secrets import SecretUnreadable
+
+logger = logging.getLogger("ghee.webhooks")
+
+EXCERPT_BYTES = 1024  # of each answer, kept in the attempt log (never the whole body)
+MAX_RETRY_AFTER = 24 * 3600.0  # a receiver cannot park a delivery for longer than a day
+USER_AGENT = f"ghee-webhooks/{ghee.__version__}"
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` tries: the schedule, with jitter."""
+    schedule = settings.GHEE_WEBHOOK_RETRY_SCHEDULE or [5.0]
+    base = schedule[min(max(attempts, 1), len(schedule)) - 1]
+    jitter = settings.GHEE_WEBHOOK_RETRY_JITTER
+    return base * random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 - not a secret
+
+
+DELIVERY_LEASES = LeaseQueue(
+    Delivery,
+    lease_seconds=lambda: settings.GHEE_WEBHOOK_LEASE_SECONDS,
+    # The first try, then one per step of the schedule.
+    max_attempts=lambda: len(settings.GHEE_WEBHOOK_RETRY_SCHEDULE) + 1,
+    backoff=retry_delay,
+    error_fields=lambda message: {"last_error": message},
+)
+
+
+# --- Claim -----------------------------------------------------------------------------------
+
+
+def claim(limit: int, only: list[int] | None = None) -> tuple[Lease, list[Delivery]]:
+    """Lease and start up to ``limit`` due deliveries, at most the free slots per endpoint.
+
+    Like ``LeaseQueue.claim`` (oldest first; SKIP LOCKED on PostgreSQL), plus the
+    per-endpoint limit: endpoints already at ``GHEE_WEBHOOK_PER_ENDPOINT`` running
+    deliveries are left out, so the oldest rows of a dead endpoint cannot fill the claim.
+    Deliveries of a disabled endpoint (other than test events) fail here, unsent.
+    """
+    now = timezone.now()
+    lease = Lease(token=secrets.token_hex(16))
+    due = DELIVERY_LEASES.due(now)
+    if only is not None:
+        due = due.filter(pk__in=only)
+    if limit <= 0 or not due.exists():  # a plain read: an idle poll takes no write lock
+        return lease, []
+    per_endpoint = settings.GHEE_WEBHOOK_PER_ENDPOINT
+    running = dict(
+        Delivery.objects.filter(status=LeaseStatus.RUNNING, lease_expires_at__gt=now)
+        .values("endpoint_id")
+        .annotate(n=Count("id"))
+        .values_list("endpoint_id", "n")
+    )
+    full = [endpoint_id for endpoint_id, n in running.items() if n >= per_endpoint]
+    db = router.db_for_write(Delivery)
+    with transaction.atomic(using=db):
+        rows = due.exclude(endpoint_id__in=full).order_by("pk")
+        if connections[db].features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        max_attempts = DELIVERY_LEASES.max_attempts
+        exhausted = []  # started each time by a worker that died: failed below, not sent
+        window = rows.values_list("pk", "endpoint_id", "attempts")[: max(limit * 4, 100)]
+        for pk, endpoint_id, attempts in window:
+            if attempts >= max_attempts:
+                exhausted.append(pk)
+                lease.ids.append(pk)
+            elif running.get(endpoint_id, 0) < per_endpoint:
+                running[endpoint_id] = running.get(endpoint_id, 0) + 1
+                lease.ids.append(pk)
+                if len(lease.ids) - len(exhausted) >= limit:
+                    break
+        if lease.ids:
+            Delivery.objects.filter(pk__in=lease.ids).update(
+                lease_token=lease.token, lease_expires_at=DELIVERY_LEASES.lease_until(now)
+            )
+    if not lease:
+        return lease, []
+    for pk in exhausted:
+        DELIVERY_LEASES.finish(
+            lease,
+            pk,
+            LeaseStatus.FAILED,
+            last_error=f"Gave up after {max_attempts} attempts (the worker stopped during each).",
+        )
+    started = DELIVERY_LEASES.start(lease, [pk for pk in lease.ids if pk not in exhausted])
+    deliveries = []
+    for delivery in Delivery.objects.filter(pk__in=started).select_related("endpoint"):
+        if delivery.endpoint.is_active or delivery.event == TEST_EVENT:
+            deliveries.append(delivery)
+        else:
+            reason = delivery.endpoint.disabled_reason or "disabled by hand"
+            DELIVERY_LEASES.finish(
+                lease,
+                delivery.pk,
+                LeaseStatus.FAILED,
+                attempts=delivery.attempts - 1,  # nothing was sent
+                last_error=f"Not sent: the endpoint is disabled ({reason}).",
+            )
+    deliveries.sort(key=lambda d: d.pk)
+    return lease, deliveries
+
+
+# --- One attempt -----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one HTTP attempt came to."""
+
+    status_code: int | None = None
+    latency_ms: int = 0
+    excerpt: str = ""
+    error: str = ""
+    retry_after: float = 0.0
+    retryable: bool = True
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _retry_after(value: str | None) -> float:
+    """``Retry-After`` as seconds (a number of seconds, or an HTTP date)."""
+    if not value:
+        return 0.0
+    value = value.strip()
+    try:
+        seconds = (
+            float(value)
+            if value.isdigit()
+            else (parsedate_to_datetime(value) - timezone.now()).total_seconds()
+        )
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def request_headers(delivery: Delivery, body: bytes, timestamp: int) -> dict[str, str]:
+    """Custom headers first, then ghee's own (custom ones cannot replace them)."""
+    return {
+        **delivery.endpoint.headers,
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signing.headers(signing_keys(delivery.endpoint), delivery.message_id, timestamp, body),
+    }
+
+
+def attempt(delivery: Delivery) -> Outcome:
+    """POST the delivery once; never raises for what the receiver or network did."""
+    body = delivery.body.encode()
+    started = time.monotonic()
+    outcome = Outcome()
+    try:
+        headers = request_headers(delivery, body, int(time.time()))
+        with egress.open_url(
+            delivery.endpoint.url,
+            purpose="webhook delivery",
+            method="POST",
+            headers=headers,
+            body=body,
+            max_redirects=0,
+            timeout=settings.GHEE_WEBHOOK_TIMEOUT,
+        ) as response:
+            outcome.status_code = response.status
+            excerpt = b""
+            for chunk in response.iter_bytes():
+                excerpt += chunk
+                if len(excerpt) >= EXCERPT_BYTES:
+                    break
+            outcome.excerpt = excerpt[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+            if response.status in (429, 503):
+                outcome.retry_after = _retry_after(response.headers.get("Retry-After"))
+    except egress.EgressError as exc:
+        outcome.error = str(exc)
+        outcome.retryable = exc.retryable or isinstance(exc, egress.TLSFailed)
+    except SecretUnreadable as exc:
+        outcome.error = str(exc)
+    if outcome.status_code is not None and not outcome.succeeded:
+        outcome.error = outcome.error or f"HTTP {outcome.status_code}"
+        outcome.retryable = outcome.status_code != 410  # Gone: the receiver is no more
+    outcome.latency_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+@dataclass
+class Sent:
+    """One finished attempt waiting to be recorded: the row, its lease, what came of it."""
+
+    lease: Lease
+    delivery: Delivery
+    outcome: Outcome
+    attempted_at: datetime
+
+
+def send(lease: Lease, delivery: Delivery) -> Sent:
+    """One attempt, no database: what the sender's threads run."""
+    attempted_at = timezone.now()
+    return Sent(lease, delivery, attempt(delivery), attempted_at)
+
+
+def record(results: list[Sent]) -> dict[str, str]:
+    """Log the attempts and move their deliveries on, in one transaction, fenced.
+
+    The common case, a 2xx, costs one attempt row and one ``UPDATE`` per delivery
+    (``finish_many``); failures take the slower path of ``_record_failure``. Returns each
+    delivery's result by id: succeeded | retrying | failed | lost (another worker took it).
+    """
+    results_by_id: dict[int, str] = {}
+    if not results:
+        return results_by_id
+    with transaction.atomic():
+        held: set[int] = set()
+        for lease_token in {sent.lease.token for sent in results}:
+            batch = [sent for sent in results if sent.lease.token == lease_token]
+            held |= DELIVERY_LEASES.held(batch[0].lease, [sent.delivery.pk for sent in batch])
+        mine = [sent for sent in results if sent.delivery.pk in held]
+        for sent in results:
+            if sent.delivery.pk not in held:
+                results_by_id[sent.delivery.pk] = "lost"
+        Attempt.objects.bulk_create(
+            Attempt(
+                delivery=sent.delivery,
+                number=sent.delivery.attempts,
+                attempted_at=sent.attempted_at,
+                status_code=sent.outcome.status_code,
+                latency_ms=sent.outcome.latency_ms,
+                response_excerpt=sent.outcome.excerpt,
+                error=sent.outcome.error[:2000],
+                succeeded=sent.outcome.succeeded,
+            )
+            for sent in mine
+        )
+        succeeded = [sent for sent in mine if sent.outcome.succeeded]
+        for lease_token in {sent.lease.token for sent in succeeded}:
+            batch = [sent for sent in succeeded if sent.lease.token == lease_token]
+            DELIVERY_LEASES.finish_many(
+                batch[0].lease,
+                LeaseStatus.SUCCEEDED,
+                [
+                    (
+                        sent.delivery.pk,
+                        {"last_status_code": sent.outcome.status_code, "last_error": ""},
+                    )
+                    for sent in batch
+                ],
+            )
+        if succeeded:
+            Endpoint.objects.filter(
+                pk__in={sent.delivery.endpoint_id for sent in succeeded},
+                failing_since__isnull=False,
+            ).update(failing_since=None)
+        results_by_id.update((sent.delivery.pk, "succeeded") for sent in succeeded)
+        for sent in mine:
+            if not sent.outcome.succeeded:
+                results_by_id[sent.delivery.pk] = _record_failure(sent)
+    for sent in results:
+        _log(sent, results_by_id[sent.delivery.pk])
+    return results_by_id
+
+
+def _record_failure(sent: Sent) -> str:
+    """Retry, fail, or disable the endpoint (410, or failing for days); inside ``record``."""
+    lease, delivery, outcome = sent.lease, sent.delivery, sent.outcome
+    fields = {"last_status_code": outcome.status_code, "last_error": outcome.error[:2000]}
+    if delivery.event == TEST_EVENT:  # a test says how the endpoint answers; no retries
+        DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
+        return "failed"
+    now = timezone.now()
+    endpoint = Endpoint.objects.filter(pk=delivery.endpoint_id)
+    endpoint.filter(failing_since__isnull=True).update(failing_since=now)
+    days = settings.GHEE_WEBHOOK_DISABLE_AFTER_DAYS
+    reason = ""
+    if outcome.status_code == 410:
+        reason = "the receiver answered 410 Gone"
+    elif endpoint.filter(failing_since__lte=now - timedelta(days=days)).exists():
+        reason = f"every delivery failed for {days:g} days"
+    if reason:
+        if disable_endpoint(delivery.endpoint_id, reason):
+            logger.warning("Disabled webhook endpoint %s: %s", delivery.endpoint_id, reason)
+        DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
+        return "failed"
+    if not outcome.retryable:
+        DELIVERY_LEASES.finish(lease, delivery.pk, LeaseStatus.FAILED, **fields)
+        return "failed"
+    if DELIVERY_LEASES.retry(
+        lease, delivery.pk, delivery.attempts, at_least=outcome.retry_after, **fields
+    ):
+        return "retrying"
+    return "failed"
+
+
+def _log(sent: Sent, result: str) -> None:
+    outcome = sent.outcome
+    logger.log(
+        logging.DEBUG if outcome.succeeded else logging.INFO,
+        "Webhook delivery %s (%s) to endpoint %s: %s, %s ms, %s%s",
+        sent.delivery.pk,
+        sent.delivery.event,
+        sent.delivery.endpoint_id,
+        outcome.status_code or "no answer",
+        outcome.latency_ms,
+        result,
+        f": {outcome.error}" if outcome.error else "",
+    )
+
+
+def deliver(lease: Lease, delivery: Delivery) -> str:
+    """One attempt of one started delivery, recorded: succeeded | retrying | failed | lost."""
+    return record([send(lease, delivery)])[delivery.pk]
+
+
+def deliver_now(delivery: Delivery) -> tuple[str, Delivery]:
+    """Send one delivery in this process (``ghee webhook test``); "queued" if it is busy."""
+    lease, claimed = claim(1, only=[delivery.pk])
+    if not claimed:
+        return "queued", delivery
+    result = deliver(lease, claimed[0])
+    return result, Delivery.objects.get(pk=delivery.pk)
+
+
+# --- The worker's part -----------------------------------------------------------------------
+
+
+class DeliverySender:
+    """The deliveries one worker has in flight, on a pool of ``concurrency`` threads.
+
+    The threads only send (HTTP, no database); the worker's own thread records what they
+    sent, many results per transaction, then claims as many deliveries as threads are free.
+    """
+
+    def __init__(self, concurrency: int | None = None) -> None:
+        self.concurrency = concurrency or settings.GHEE_WEBHOOK_CONCURRENCY
+        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="ghee-webhook")
+        self.in_flight: dict[Future, int] = {}
+        self.sent = 0
+
+    def step(self) -> dict[str, int]:
+        """Record finished sends, then claim as many due deliveries as there are free threads."""
+        recorded = self._record_finished()
+        free = self.concurrency - len(self.in_flight)
+        if free <= 0:
+            return {"recorded": recorded, "started": 0}
+        lease, deliveries = claim(free)
+        for delivery in deliveries:
+            self.in_flight[self.pool.submit(send, lease, delivery)] = delivery.pk
+        return {"recorded": recorded, "started": len(deliveries)}
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout``, waking as soon as a send finishes (a thread is free)."""
+        if self.in_flight:
+            wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            time.sleep(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Let sends in flight finish (bounded by the webhook timeout), record them, stop."""
+        if self.in_flight:
+            limit = settings.GHEE_WEBHOOK_TIMEOUT + 5 if timeout is None else timeout
+            wait(list(self.in_flight), timeout=limit)
+        try:
+            self._record_finished()
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _record_finished(self) -> int:
+        done = [future for future in self.in_flight if future.done()]
+        results = []
+        for future in done:
+            del self.in_flight[future]
+            if future.exception() is not None:  # a bug: the lease lapses and it is sent again
+                logger.error("Webhook send failed", exc_info=future.exception())
+            else:
+                results.append(future.result())
+        record(results)
+        self.sent += len(results)
+        return len(results)

@@ -1,0 +1,139 @@
+"""The dashboard's webhooks pages: endpoints with the secret shown once, rotation, test
+events, the delivery log with its attempts, and re-sends; all through the services."""
+
+import re
+
+import pytest
+import standardwebhooks
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ghee.webhooks import sending, services
+from ghee.webhooks.models import Attempt, Delivery, Endpoint
+from tests.webhooks.conftest import add_endpoint
+
+pytestmark = pytest.mark.usefixtures("allow_receiver")
+
+
+def shown_secret(page) -> str:
+    match = re.search(r'<code id="webhook-secret"[^>]*>(whsec_[^<]+)</code>', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def test_creating_an_endpoint_shows_its_secret_once(admin_client, org, receiver):
+    url = receiver.hook("/in")
+    page = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {
+            "organization": org.pk,
+            "url": url,
+            "description": "shop",
+            "events": ["collectionitem.published", "collectionitem.unpublished"],
+            "header_lines": "X-Shop: 42\n",
+            "is_active": "on",
+        },
+    )
+    assert page.status_code == 200
+    secret = shown_secret(page)
+    endpoint = Endpoint.objects.get()
+    assert endpoint.events == ["collectionitem.published", "collectionitem.unpublished"]
+    assert endpoint.headers == {"X-Shop": "42"}
+    assert services.signing_keys(endpoint) == [secret]
+    change = admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/")
+    assert change.status_code == 200
+    assert secret not in change.text and "X-Shop: 42" in change.text
+    assert "Rotate secret" in change.text and "Send test event" in change.text
+
+
+def test_the_form_refuses_bad_input(admin_client, org):
+    page = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {
+            "organization": org.pk,
+            "url": "http://169.254.169.254/latest",
+            "events": ["collectionitem.all"],
+            "header_lines": "Host: evil",
+        },
+    )
+    assert page.status_code == 200
+    assert "blocked address" in page.text and "Host is set by ghee" in page.text
+    assert not Endpoint.objects.exists()
+
+
+def test_editing_keeps_the_secret(admin_client, org, receiver):
+    endpoint, secret = add_endpoint(org, receiver.hook("/in"))
+    page = admin_client.post(
+        f"/admin/webhooks/endpoint/{endpoint.pk}/change/",
+        {"url": receiver.hook("/new"), "events": ["collectionitem.delete"], "is_active": ""},
+    )
+    assert page.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.url.endswith("/new") and endpoint.events == ["collectionitem.delete"]
+    assert not endpoint.is_active
+    assert services.signing_keys(endpoint) == [secret]
+    Endpoint.objects.filter(pk=endpoint.pk).update(disabled_reason="the receiver answered 410")
+    admin_client.post(
+        f"/admin/webhooks/endpoint/{endpoint.pk}/change/",
+        {"url": endpoint.url, "events": ["collectionitem.delete"], "is_active": "on"},
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.disabled_reason == ""
+
+
+def test_rotate_shows_the_new_secret_once_and_the_old_still_signs(admin_client, org, receiver):
+    endpoint, old = add_endpoint(org, receiver.hook("/in"))
+    assert admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/").status_code == 405
+    page = admin_client.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/")
+    new = shown_secret(page)
+    assert new != old and "also signs until" in page.text
+    endpoint.refresh_from_db()
+    assert services.signing_keys(endpoint) == [new, old]
+
+
+def test_test_event_and_the_delivery_log_with_attempts_and_resend(admin_client, org, receiver):
+    endpoint, secret = add_endpoint(org, receiver.hook("/in", (500, {}, b"oops"), 200))
+    page = admin_client.post(f"/admin/webhooks/endpoint/{endpoint.pk}/test/")
+    assert page.status_code == 302 and f"endpoint__id__exact={endpoint.pk}" in page["Location"]
+    delivery = Delivery.objects.get()
+    assert delivery.event == "collectionitem.test"
+    assert '"editor":"admin"' in delivery.body  # the dashboard user's name
+    lease, claimed = sending.claim(5)
+    assert sending.deliver(lease, claimed[0]) == "failed"  # a test event is not retried
+
+    log = admin_client.get(page["Location"])
+    assert log.status_code == 200 and "collectionitem.test" in log.text
+    detail = admin_client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
+    assert "oops" in detail.text and "HTTP 500" in detail.text and "Re-send" in detail.text
+
+    resent = admin_client.post(f"/admin/webhooks/delivery/{delivery.pk}/resend/")
+    assert resent.status_code == 302
+    copy = Delivery.objects.exclude(pk=delivery.pk).get()
+    lease, claimed = sending.claim(5)
+    assert sending.deliver(lease, claimed[0]) == "succeeded"
+    first, second = receiver.at("/in")
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == copy.message_id
+    standardwebhooks.Webhook(secret).verify(second.body, second.headers)
+
+
+def test_the_delivery_log_costs_the_same_queries_for_many_rows(admin_client, org):
+    endpoint, _ = add_endpoint(org, "https://a.example/hook")
+    for _ in range(3):
+        services.send_test_event(endpoint)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get("/admin/webhooks/delivery/").status_code == 200
+    for _ in range(30):
+        delivery = services.send_test_event(endpoint)
+        Attempt.objects.create(
+            delivery=delivery, number=1, attempted_at=delivery.created_at, latency_ms=1
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client.get("/admin/webhooks/delivery/").status_code == 200
+    assert len(many) == len(few)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get("/admin/webhooks/endpoint/").status_code == 200
+    for n in range(10):
+        add_endpoint(org, f"https://a.example/hook{n}")
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client.get("/admin/webhooks/endpoint/").status_code == 200
+    assert len(many) == len(few)
