@@ -16,4 +16,3 @@ __all__ = ["CollectionAdmin", "FieldInline", "ItemAdmin"]
 
 admin.site.register(Collection, CollectionAdmin)
 admin.site.register(Item, ItemAdmin)
-

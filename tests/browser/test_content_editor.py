@@ -224,7 +224,6 @@ def test_build_a_schema_then_write_publish_and_unpublish_in_the_browser(
     text = browser_session(outcome)
     assert f"Unpublish item #{second.pk} in Articles, asked by editor." in text
     assert "Done." in text
-    # LEAD: with HOOKS' status semantics merged (status "draft" unpublishes), this read is
-    # a 404; on this branch alone a draft status keeps the last published version live.
+    # Unpublished means not publicly available: the Read API no longer serves it.
     read = api.get(f"/v2/content/articles/{second.pk}/", {"auth_token": read_token})
-    assert read.status_code == 200
+    assert read.status_code == 404
