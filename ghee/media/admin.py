@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from ghee.accounts.admin_scoping import OrganizationScopedAdmin
 from ghee.media.models import MediaAsset
 from ghee.media.services import MediaImportError, add_upload, delete_asset
 from ghee.media.usage import usages_for
@@ -42,7 +43,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(MediaAsset)
-class MediaAssetAdmin(admin.ModelAdmin):
+class MediaAssetAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = ["filename", "organization", "content_type", "file_size", "created_at"]
     list_filter = ["organization", "content_type"]
     list_select_related = ["organization"]

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from ghee.accounts.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInline
 from ghee.webhooks import services
 from ghee.webhooks.forms import EndpointForm
 from ghee.webhooks.models import Attempt, Delivery, Endpoint
@@ -24,7 +25,7 @@ def _editor(request) -> str:
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     form = EndpointForm
     list_display = ["id", "url", "organization", "event_list", "is_active", "created_at"]
     list_display_links = ["id", "url"]
@@ -168,7 +169,7 @@ class _NotPost(Exception):
     pass
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(OrganizationScopedInline, admin.TabularInline):
     model = Attempt
     fields = [
         "number",
@@ -187,7 +188,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     list_display = [
         "id",
         "event",

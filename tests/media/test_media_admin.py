@@ -137,7 +137,9 @@ def test_the_library_says_which_items_use_an_asset(admin_client, api, write_toke
     item_ids = sorted(gallery.items.values_list("id", flat=True))
     assert len(item_ids) == 2
     for item_id in item_ids:
-        assert f"gallery #{item_id}: photo" in change
+        # A link to the item in the content editor.
+        editor = f"/admin/content/item/{gallery.pk}/{item_id}/"
+        assert f'<a href="{editor}">gallery #{item_id}</a>: photo' in change
 
 
 def test_an_unused_asset_says_so(admin_client, asset):

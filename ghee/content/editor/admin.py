@@ -19,6 +19,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from ghee.accounts.admin_scoping import OrganizationScopedAdmin
 from ghee.content.editor import listing, services
 from ghee.content.editor.forms import ItemForms, build_forms
 from ghee.content.models import Collection, Item
@@ -28,7 +29,7 @@ EDIT_ACTIONS = ("draft", "publish", "unpublish")
 AUTOCOMPLETE_PAGE = 20
 
 
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     """Items per collection; see the module docstring."""
 
     def collections(self, request):

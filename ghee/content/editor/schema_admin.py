@@ -26,6 +26,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import escape, format_html
 
+from ghee.accounts.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInline
 from ghee.content.editor.listing import field_count, live_item_count
 from ghee.content.field_types import FIELD_TYPES
 from ghee.content.field_types.options import MODEL_ATTRIBUTES, OPTIONS
@@ -149,7 +150,7 @@ class FieldFormSet(BaseInlineFormSet):
             )
 
 
-class FieldInline(admin.StackedInline):
+class FieldInline(OrganizationScopedInline, admin.StackedInline):
     model = Field
     form = FieldForm
     formset = FieldFormSet
@@ -219,7 +220,7 @@ class CollectionChangeList(ChangeList):
         )
 
 
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     form = CollectionForm
     list_display = ["key", "name", "organization", "field_count", "item_count", "updated_at"]
     list_filter = ["organization"]
