@@ -267,6 +267,26 @@ def test_a_silent_server_hits_the_read_timeout(allow_loopback, settings, sends_h
     assert error.value.retryable
 
 
+def test_a_server_slower_than_the_connect_timeout_is_waited_for_up_to_the_read_timeout(
+    allow_loopback, settings
+):
+    # The connect timeout bounds connecting only: an answer 1 s after the request is read
+    # when the read timeout allows 5 s, even with a 0.2 s connect timeout.
+    settings.GHEE_EGRESS_CONNECT_TIMEOUT = 0.2
+    settings.GHEE_EGRESS_READ_TIMEOUT = 5
+
+    def thoughtful(handler):
+        time.sleep(1)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", "2")
+        handler.end_headers()
+        handler.wfile.write(b"ok")
+
+    url = allow_loopback.route("/thoughtful", thoughtful)
+    assert fetch(url) == b"ok"
+
+
 def test_a_redirect_loop_stops_after_five_hops(allow_loopback):
     server = allow_loopback
     url = server.redirect("/loop", "/loop")

@@ -229,7 +229,11 @@ def _send(target: Target, addresses: list[IPAddress], method, headers, body, dea
                 failure = TimedOut(f"connecting to {target.host} timed out")
             continue
         deadline.watch(conn.sock)
-        conn.sock.settimeout(max(min(settings.GHEE_EGRESS_READ_TIMEOUT, deadline.remaining()), 0))
+        # From here on the socket waits up to the read timeout. urllib3's ``request()`` sets
+        # the socket's timeout to ``conn.timeout`` (the connect timeout until now), so that is
+        # the attribute to change, not only the socket.
+        conn.timeout = max(min(settings.GHEE_EGRESS_READ_TIMEOUT, deadline.remaining()), 0)
+        conn.sock.settimeout(conn.timeout)
         try:
             conn.request(
                 method,
