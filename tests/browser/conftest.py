@@ -111,3 +111,45 @@ def in_browser(chromium_path):
             return executor.submit(session).result(timeout=120)
 
     return run
+
+
+SCREENSHOTS = REPO / "var" / "screenshots"  # git-ignored
+
+
+@pytest.fixture
+def browser_session(chromium_path):
+    """``run(scenario)``: ``scenario(page)`` in Chromium (own thread); cookies carry over
+    from one call to the next, so the sign-in does."""
+    state = {}
+
+    def run(scenario):
+        def session():
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+                )
+                try:
+                    context = browser.new_context(
+                        storage_state=state.get("storage"), viewport={"width": 1366, "height": 900}
+                    )
+                    page = context.new_page()
+                    errors = []
+                    page.on("pageerror", lambda exc: errors.append(str(exc)))
+                    result = scenario(page)
+                    state["storage"] = context.storage_state()
+                    assert not errors, f"JavaScript errors: {errors}"
+                    return result
+                finally:
+                    browser.close()
+
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            return executor.submit(session).result(timeout=120)
+
+    return run
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

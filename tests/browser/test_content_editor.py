@@ -7,7 +7,6 @@ The worker runs in this process between browser sessions (``run_pending_jobs``),
 of the pages go to var/screenshots/ (git-ignored).
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,11 @@ from ghee.accounts.services import create_token
 from ghee.content.models import Collection, Item, ItemLocale, Job
 from ghee.content.write.jobs import run_pending_jobs
 from ghee.media.models import MediaAsset
-from tests.browser.conftest import CHROMIUM_ARGS, REPO
+from tests.browser.conftest import shot
 from tests.media.samples import png_bytes
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = REPO / "var" / "screenshots"
 PASSWORD = "a long enough passphrase 42"
 # One field of every type: (key, type, options typed into the schema editor).
 FIELDS = [
@@ -37,45 +35,6 @@ FIELDS = [
     ("photo", "media", {}),
     ("related", "reference", {"reference_to": "articles"}),
 ]
-
-
-@pytest.fixture
-def browser_session(chromium_path):
-    """``run(scenario)``: ``scenario(page)`` in Chromium (own thread); cookies carry over
-    from one call to the next, so the sign-in does."""
-    state = {}
-
-    def run(scenario):
-        def session():
-            from playwright.sync_api import sync_playwright
-
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-                )
-                try:
-                    context = browser.new_context(
-                        storage_state=state.get("storage"), viewport={"width": 1366, "height": 900}
-                    )
-                    page = context.new_page()
-                    errors = []
-                    page.on("pageerror", lambda exc: errors.append(str(exc)))
-                    result = scenario(page)
-                    state["storage"] = context.storage_state()
-                    assert not errors, f"JavaScript errors: {errors}"
-                    return result
-                finally:
-                    browser.close()
-
-        with ThreadPoolExecutor(max_workers=1) as executor:
-            return executor.submit(session).result(timeout=120)
-
-    return run
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def add_field(page, index: int, key: str, kind: str, options: dict) -> None:
