@@ -358,3 +358,8 @@ GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
 # take to send a request's headers (also how long an idle keep-alive connection is kept).
 GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
+
+# --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
+# Default of `ghee serve --interface`: asgi (a body that stalls is a 408 after
+# GHEE_BODY_READ_TIMEOUT) or wsgi (granian's own WSGI interface, no bound on a stalled body).
+GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "asgi")

@@ -103,6 +103,12 @@ class Command(GheeCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="do not start a `ghee worker` beside the API"
         )
+        parser.add_argument(
+            "--interface",
+            choices=("asgi", "wsgi"),
+            default=settings.GHEE_SERVE_INTERFACE,
+            help="how granian runs ghee (default GHEE_SERVE_INTERFACE, asgi)",
+        )
         parser.add_argument("--access-log", action="store_true", help="log every request")
 
     def handle(self, *args, **options):
@@ -118,6 +124,7 @@ class Command(GheeCommand):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "ghee.settings"),
             "GHEE_DATA_DIR": str(settings.DATA_DIR),
+            "GHEE_SERVE_THREADS": str(options["threads"]),
         }
         self.stopping: int | None = None
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -159,7 +166,7 @@ class Command(GheeCommand):
             "-m",
             "granian",
             "--interface",
-            "wsgi",
+            "asginl" if options["interface"] == "asgi" else "wsgi",
             "--host",
             host,
             "--port",
@@ -167,7 +174,7 @@ class Command(GheeCommand):
             "--workers",
             str(options["workers"]),
             "--blocking-threads",
-            str(options["threads"]),
+            "1" if options["interface"] == "asgi" else str(options["threads"]),
             "--http",
             "1",
             "--http1-header-read-timeout",
@@ -185,7 +192,10 @@ class Command(GheeCommand):
                 "--static-path-mount",
                 str(Path(settings.STATIC_ROOT)),
             ]
-        return [*command, "ghee.wsgi:application"]
+        target = (
+            "ghee.asgi:application" if options["interface"] == "asgi" else "ghee.wsgi:application"
+        )
+        return [*command, target]
 
     @staticmethod
     def worker_command(disabled: bool) -> list[str] | None:

@@ -1,0 +1,254 @@
+"""Serving ghee's WSGI application through an ASGI server, so no client can hold a thread by
+sending part of a body and then nothing.
+
+Why: under granian's WSGI interface, ``wsgi.input.read(n)`` waits for ``n`` bytes with no
+timeout and cannot be interrupted, so a client with a valid write token that stalls halfway
+through its body holds one of the server's Python threads until it disconnects. Here the
+event loop receives the body (``await receive()``) and Django runs, unchanged, on a fixed pool
+of threads; ``wsgi.input.read(n)`` asks the loop for the next chunk and waits at most until
+the request's body deadline, then raises ``RequestTimeout`` (a 408 with ``Connection:
+close``). Authentication still comes first: the body is only received when the application
+reads it, so a request answered from its headers (a 401, a 413) never waits for its body.
+
+Why not asgiref's ``WsgiToAsgi`` or Django's ASGI handler: the first reads the whole body
+before calling the application (every anonymous slow body would be waited for) and runs it
+on one shared thread; the second runs each request in a fresh thread context, so the
+database connection would be opened per request instead of kept per thread.
+
+Threads (``ghee serve --threads``, fixed so each keeps its database connection): requests
+with a body run on ``threads`` *body threads*; requests without one (reads, health checks,
+``DELETE``) run on as many threads of their own, so reads never queue behind writes that are
+waiting for their bodies.
+
+Responses: a list body (every ``HttpResponse``) is sent in one message; an iterator
+(``FileResponse``, a range of a media file) is sent as it is produced, in pieces of at least
+``STREAM_PIECE`` bytes, each waiting for the client to take the previous one (memory stays
+flat however large the file).
+"""
+
+import asyncio
+import logging
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote_to_bytes
+
+logger = logging.getLogger("ghee.serve")
+
+STREAM_PIECE = 64 * 1024
+# A read that starts after the deadline (the request waited for a thread) still gets this
+# long for data that is already on its way.
+LATE_READ_GRACE = 0.5
+
+
+class AsgiBody:
+    """``wsgi.input`` for one request: reads wait on the event loop for the next chunk of the
+    body, until ``deadline`` (``time.monotonic()``), then raise ``timeout_error``.
+
+    ``deadline`` may be moved by the reader (``request_body.extend_body_deadline``), e.g.
+    for an upload larger than a JSON body.
+    """
+
+    def __init__(self, loop, receive, deadline: float, timeout_error) -> None:
+        self._loop, self._receive = loop, receive
+        self.deadline = deadline
+        self._timeout_error = timeout_error
+        self._buffer = bytearray()
+        self._more = True
+
+    async def _next_message(self, wait: float):
+        return await asyncio.wait_for(self._receive(), wait)
+
+    def _fill(self) -> bool:
+        """Append the next chunk to the buffer; False at the end of the body."""
+        if not self._more:
+            return False
+        wait = max(self.deadline - time.monotonic(), LATE_READ_GRACE)
+        future = asyncio.run_coroutine_threadsafe(self._next_message(wait), self._loop)
+        try:
+            message = future.result(wait + 5)  # the loop's own timeout comes first
+        except TimeoutError:
+            future.cancel()
+            self._more = False
+            raise self._timeout_error() from None
+        if message["type"] != "http.request":  # http.disconnect: the body ends here
+            self._more = False
+            return False
+        self._buffer += message.get("body", b"")
+        self._more = message.get("more_body", False)
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            while self._fill():
+                pass
+        else:
+            while len(self._buffer) < size and self._fill():
+                pass
+            if len(self._buffer) > size:
+                data = bytes(self._buffer[:size])
+                del self._buffer[:size]
+                return data
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        while b"\n" not in self._buffer and (size < 0 or len(self._buffer) < size):
+            if not self._fill():
+                break
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        if size >= 0:
+            end = min(end, size)
+        data = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return data
+
+    def __iter__(self):
+        while line := self.readline():
+            yield line
+
+
+class EmptyBody:
+    """``wsgi.input`` of a request that declared no body."""
+
+    deadline = 0.0
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def readline(self, size: int = -1) -> bytes:
+        return b""
+
+    def __iter__(self):
+        return iter(())
+
+
+EMPTY_BODY = EmptyBody()
+
+
+class WsgiBridge:
+    """An ASGI application running the WSGI ``application`` on fixed thread pools.
+
+    ``body_timeout``: seconds from the request's arrival by which its body must have come;
+    ``timeout_error``: what a read raises after that.
+    """
+
+    def __init__(self, application, *, threads: int, body_timeout: float, timeout_error):
+        self.application = application
+        self.body_timeout = body_timeout
+        self.timeout_error = timeout_error
+        self.body_threads = ThreadPoolExecutor(threads, thread_name_prefix="ghee-body")
+        self.threads = ThreadPoolExecutor(threads, thread_name_prefix="ghee")
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: nothing to start; websockets are switched off (--no-ws)
+        loop = asyncio.get_running_loop()
+        environ = build_environ(scope)
+        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+            deadline = time.monotonic() + self.body_timeout
+            environ["wsgi.input"] = AsgiBody(loop, receive, deadline, self.timeout_error)
+            pool = self.body_threads
+        else:
+            environ["wsgi.input"] = EMPTY_BODY
+            pool = self.threads
+        responder = Responder(loop, send)
+        status, headers, body = await loop.run_in_executor(
+            pool, responder.run, self.application, environ
+        )
+        if body is not None:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+
+class Responder:
+    """Runs the application in a pool thread; a whole body is returned to the loop to send,
+    an iterator is sent from the thread piece by piece."""
+
+    def __init__(self, loop, send) -> None:
+        self.loop, self.send = loop, send
+        self.status, self.headers = 500, []
+
+    def start_response(self, status: str, headers, exc_info=None):
+        self.status = int(status[:3])
+        self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        return self._refuse_write
+
+    @staticmethod
+    def _refuse_write(data: bytes) -> None:
+        raise NotImplementedError("ghee's bridge does not support WSGI write()")
+
+    def run(self, application, environ):
+        result = application(environ, self.start_response)
+        try:
+            # Django returns the HttpResponse itself: whole unless it says it streams.
+            if isinstance(result, list) or getattr(result, "streaming", True) is False:
+                return self.status, self.headers, b"".join(result)
+            self._stream(result)
+            return self.status, self.headers, None
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    def _stream(self, result) -> None:
+        self._call(
+            self.send(
+                {"type": "http.response.start", "status": self.status, "headers": self.headers}
+            )
+        )
+        pending = bytearray()
+        for piece in result:
+            pending += piece
+            if len(pending) >= STREAM_PIECE:
+                self._call(
+                    self.send(
+                        {"type": "http.response.body", "body": bytes(pending), "more_body": True}
+                    )
+                )
+                pending.clear()
+        self._call(self.send({"type": "http.response.body", "body": bytes(pending)}))
+
+    def _call(self, awaitable):
+        async def wrapped():
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
+
+
+def build_environ(scope) -> dict:
+    """The WSGI environ granian's WSGI interface would build for this request."""
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    if b"%" in raw_path:
+        raw_path = unquote_to_bytes(raw_path)
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": raw_path.decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
+        "REMOTE_ADDR": client[0] if client else "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            key = "CONTENT_LENGTH"
+        elif name == b"content-type":
+            key = "CONTENT_TYPE"
+        else:
+            key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        value = value.decode("latin-1")
+        if key in environ:
+            value = environ[key] + (";" if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
