@@ -27,13 +27,12 @@ flat however large the file).
 """
 
 import asyncio
-import logging
+import functools
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 
-logger = logging.getLogger("ghee.serve")
 
 STREAM_PIECE = 64 * 1024
 # A read that starts after the deadline (the request waited for a thread) still gets this
@@ -55,22 +54,37 @@ class AsgiBody:
         self._timeout_error = timeout_error
         self._buffer = bytearray()
         self._more = True
+        self._next: Future | None = None  # the next message, handed over from the loop
+        self._pending = None  # the loop's receive() for it
 
-    async def _next_message(self, wait: float):
-        return await asyncio.wait_for(self._receive(), wait)
+    def ask(self, handoff: Future | None = None) -> None:
+        """On the loop: start receiving the next message. The bridge calls this as it hands
+        the request to a thread, so a body sent with its headers (every normal client) is
+        there when the application reads it, without a round trip through the loop."""
+        if handoff is None:
+            self._next = handoff = Future()
+        self._pending = asyncio.ensure_future(self._receive())
+        self._pending.add_done_callback(functools.partial(_hand_over, handoff))
+
+    def stop_asking(self) -> None:
+        """On the loop: the request is over, or gave up waiting; drop the receive."""
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
 
     def _fill(self) -> bool:
         """Append the next chunk to the buffer; False at the end of the body."""
         if not self._more:
             return False
-        wait = max(self.deadline - time.monotonic(), LATE_READ_GRACE)
-        future = asyncio.run_coroutine_threadsafe(self._next_message(wait), self._loop)
+        if self._next is None:
+            self._next = Future()
+            self._loop.call_soon_threadsafe(self.ask, self._next)
         try:
-            message = future.result(wait + 5)  # the loop's own timeout comes first
+            message = self._next.result(max(self.deadline - time.monotonic(), LATE_READ_GRACE))
         except TimeoutError:
-            future.cancel()
             self._more = False
+            self._loop.call_soon_threadsafe(self.stop_asking)
             raise self._timeout_error() from None
+        self._next = None
         if message["type"] != "http.request":  # http.disconnect: the body ends here
             self._more = False
             return False
@@ -109,6 +123,16 @@ class AsgiBody:
             yield line
 
 
+def _hand_over(handoff: Future, received) -> None:
+    """Pass the loop's ``received`` message to the thread waiting on ``handoff``."""
+    if received.cancelled():
+        handoff.cancel()
+    elif (error := received.exception()) is not None:
+        handoff.set_exception(error)
+    else:
+        handoff.set_result(received.result())
+
+
 class EmptyBody:
     """``wsgi.input`` of a request that declared no body."""
 
@@ -138,6 +162,8 @@ class WsgiBridge:
         self.application = application
         self.body_timeout = body_timeout
         self.timeout_error = timeout_error
+        # A ThreadPoolExecutor starts threads as calls come, up to its maximum, and keeps
+        # them: each keeps its database connection, as granian's WSGI threads do.
         self.body_threads = ThreadPoolExecutor(threads, thread_name_prefix="ghee-body")
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="ghee")
 
@@ -146,17 +172,24 @@ class WsgiBridge:
             return  # lifespan: nothing to start; websockets are switched off (--no-ws)
         loop = asyncio.get_running_loop()
         environ = build_environ(scope)
+        body_stream = None
         if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             deadline = time.monotonic() + self.body_timeout
-            environ["wsgi.input"] = AsgiBody(loop, receive, deadline, self.timeout_error)
+            body_stream = AsgiBody(loop, receive, deadline, self.timeout_error)
+            body_stream.ask()
+            environ["wsgi.input"] = body_stream
             pool = self.body_threads
         else:
             environ["wsgi.input"] = EMPTY_BODY
             pool = self.threads
         responder = Responder(loop, send)
-        status, headers, body = await loop.run_in_executor(
-            pool, responder.run, self.application, environ
-        )
+        try:
+            status, headers, body = await loop.run_in_executor(
+                pool, responder.run, self.application, environ
+            )
+        finally:
+            if body_stream is not None:
+                body_stream.stop_asking()
         if body is not None:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
