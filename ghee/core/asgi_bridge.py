@@ -33,7 +33,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 
-
 STREAM_PIECE = 64 * 1024
 # A read that starts after the deadline (the request waited for a thread) still gets this
 # long for data that is already on its way.
