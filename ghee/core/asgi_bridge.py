@@ -7,8 +7,10 @@ through its body holds one of the server's Python threads until it disconnects. 
 event loop receives the body (``await receive()``) and Django runs, unchanged, on a fixed pool
 of threads; ``wsgi.input.read(n)`` asks the loop for the next chunk and waits at most until
 the request's body deadline, then raises ``RequestTimeout`` (a 408 with ``Connection:
-close``). Authentication still comes first: the body is only received when the application
+close``). Authentication still comes first: no thread waits for a body until the application
 reads it, so a request answered from its headers (a 401, a 413) never waits for its body.
+(The loop starts receiving the first chunk as it hands the request over, which costs no
+thread and spares the common case, a body sent with its headers, a round trip.)
 
 Why not asgiref's ``WsgiToAsgi`` or Django's ASGI handler: the first reads the whole body
 before calling the application (every anonymous slow body would be waited for) and runs it
@@ -20,7 +22,7 @@ with a body run on ``threads`` *body threads*; requests without one (reads, heal
 ``DELETE``) run on as many threads of their own, so reads never queue behind writes that are
 waiting for their bodies.
 
-Responses: a list body (every ``HttpResponse``) is sent in one message; an iterator
+Responses: a whole body (an ``HttpResponse``, or a list) is sent in one message; an iterator
 (``FileResponse``, a range of a media file) is sent as it is produced, in pieces of at least
 ``STREAM_PIECE`` bytes, each waiting for the client to take the previous one (memory stays
 flat however large the file).
