@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
 from ghee.core.asgi_bridge import STREAM_PIECE, AsgiBody, WsgiBridge, build_environ
 from ghee.core.request_body import RequestTimeout, extend_body_deadline
@@ -176,3 +176,21 @@ def test_a_streamed_response_goes_out_in_bounded_pieces(loop):
     assert b"".join(m["body"] for m in bodies) == b"".join(pieces)
     assert all(STREAM_PIECE <= len(m["body"]) < 2 * STREAM_PIECE for m in bodies[:-1])
     assert [bool(m.get("more_body")) for m in bodies] == [True] * (len(bodies) - 1) + [False]
+
+
+def test_a_whole_file_is_sent_by_the_server_from_its_path(loop, tmp_path):
+    stored = tmp_path / "clip.mp4"
+    stored.write_bytes(b"v" * 100_000)
+
+    def application(environ, start_response):
+        response = FileResponse(open(stored, "rb"))  # noqa: SIM115 (the response closes it)
+        start_response("200 OK", list(response.items()))
+        return response
+
+    sent = run_bridge(loop, application, {**scope(), "extensions": {"http.response.pathsend": {}}})
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert sent[1]["path"] == str(stored)
+    assert (b"content-length", b"100000") in sent[0]["headers"]
+    # A server without the extension gets the bytes.
+    sent = run_bridge(loop, application, scope())
+    assert b"".join(m.get("body", b"") for m in sent) == b"v" * 100_000

@@ -82,9 +82,7 @@ def server(tmp_path_factory):
         data_dir,
         port,
         "--header-timeout",
-        str(HEADER_TIMEOUT),
-        "--threads",  # 10 slow writes with a valid token below hold up to 10 threads
-        "8",
+        str(HEADER_TIMEOUT),  # and `ghee serve`'s default threads: 1 per worker
         GHEE_BODY_READ_TIMEOUT=str(BODY_TIMEOUT),
         GHEE_MAX_BODY_BYTES=str(MAX_BODY),
         GHEE_WORKER_IDLE_MAX_INTERVAL="0.1",

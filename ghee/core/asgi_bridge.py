@@ -22,14 +22,17 @@ with a body run on ``threads`` *body threads*; requests without one (reads, heal
 ``DELETE``) run on as many threads of their own, so reads never queue behind writes that are
 waiting for their bodies.
 
-Responses: a whole body (an ``HttpResponse``, or a list) is sent in one message; an iterator
-(``FileResponse``, a range of a media file) is sent as it is produced, in pieces of at least
-``STREAM_PIECE`` bytes, each waiting for the client to take the previous one (memory stays
-flat however large the file).
+Responses: a whole body (an ``HttpResponse``, or a list) is sent in one message; a whole file
+(``FileResponse`` of a file on disk) is sent by the server from its path (ASGI's
+``http.response.pathsend``, which granian supports), holding no thread; any other iterator
+(a range of a media file) is sent from the thread as it is produced, in pieces of at least
+``STREAM_PIECE`` bytes, each waiting for the client to take the previous one. Memory stays
+flat however large the file.
 """
 
 import asyncio
 import functools
+import os
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -183,7 +186,8 @@ class WsgiBridge:
         else:
             environ["wsgi.input"] = EMPTY_BODY
             pool = self.threads
-        responder = Responder(loop, send)
+        extensions = scope.get("extensions") or {}
+        responder = Responder(loop, send, can_send_files="http.response.pathsend" in extensions)
         try:
             status, headers, body = await loop.run_in_executor(
                 pool, responder.run, self.application, environ
@@ -193,15 +197,24 @@ class WsgiBridge:
                 body_stream.stop_asking()
         if body is not None:
             await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            if isinstance(body, SendFile):
+                await send({"type": "http.response.pathsend", "path": str(body)})
+            else:
+                await send({"type": "http.response.body", "body": body})
+
+
+class SendFile(str):
+    """The path of a file the server sends itself (ASGI ``http.response.pathsend``)."""
 
 
 class Responder:
-    """Runs the application in a pool thread; a whole body is returned to the loop to send,
-    an iterator is sent from the thread piece by piece."""
+    """Runs the application in a pool thread. What it answers goes back to the loop to send
+    (a whole body, or a file's path for the server to send itself); an iterator is sent
+    from the thread, piece by piece."""
 
-    def __init__(self, loop, send) -> None:
+    def __init__(self, loop, send, *, can_send_files: bool) -> None:
         self.loop, self.send = loop, send
+        self.can_send_files = can_send_files
         self.status, self.headers = 500, []
 
     def start_response(self, status: str, headers, exc_info=None):
@@ -213,12 +226,18 @@ class Responder:
     def _refuse_write(data: bytes) -> None:
         raise NotImplementedError("ghee's bridge does not support WSGI write()")
 
-    def run(self, application, environ):
+    def run(self, application, environ) -> tuple[int, list, bytes | SendFile | None]:
+        """(status, headers, what the loop still has to send: bytes, a file, or None)."""
         result = application(environ, self.start_response)
         try:
             # Django returns the HttpResponse itself: whole unless it says it streams.
             if isinstance(result, list) or getattr(result, "streaming", True) is False:
                 return self.status, self.headers, b"".join(result)
+            path = getattr(getattr(result, "file_to_stream", None), "name", None)
+            if self.can_send_files and isinstance(path, str) and os.path.isabs(path):
+                # A whole file (FileResponse): granian sends it from disk, holding no thread
+                # however slowly the client reads.
+                return self.status, self.headers, SendFile(path)
             self._stream(result)
             return self.status, self.headers, None
         finally:
@@ -227,28 +246,24 @@ class Responder:
                 close()
 
     def _stream(self, result) -> None:
-        self._call(
-            self.send(
-                {"type": "http.response.start", "status": self.status, "headers": self.headers}
-            )
-        )
+        self._send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         pending = bytearray()
         for piece in result:
             pending += piece
             if len(pending) >= STREAM_PIECE:
-                self._call(
-                    self.send(
-                        {"type": "http.response.body", "body": bytes(pending), "more_body": True}
-                    )
+                self._send(
+                    {"type": "http.response.body", "body": bytes(pending), "more_body": True}
                 )
                 pending.clear()
-        self._call(self.send({"type": "http.response.body", "body": bytes(pending)}))
+        self._send({"type": "http.response.body", "body": bytes(pending)})
 
-    def _call(self, awaitable):
-        async def wrapped():
-            return await awaitable
+    def _send(self, message: dict) -> None:
+        """Send ``message`` from the loop, and wait until the client has room for more."""
 
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result()
+        async def sending():
+            await self.send(message)
+
+        asyncio.run_coroutine_threadsafe(sending(), self.loop).result()
 
 
 def build_environ(scope) -> dict:

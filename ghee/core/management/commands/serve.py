@@ -1,9 +1,15 @@
 """``ghee serve [--bind HOST:PORT] [--workers N] [--threads N] [--header-timeout S]
-[--no-worker]``.
+[--interface asgi|wsgi] [--no-worker]``.
 
-Runs the API under granian (WSGI, ``ghee.wsgi:application``) and, unless ``--no-worker``,
-one ``ghee worker`` beside it. Ctrl-C or SIGTERM stops both: the signal is forwarded, both
-get ``STOP_GRACE_SECONDS`` to finish what they are doing, and the command exits 0.
+Runs the API under granian and, unless ``--no-worker``, one ``ghee worker`` beside it.
+granian serves ``ghee.asgi:application`` through its ASGI interface: Django's WSGI handler
+run by ``core/asgi_bridge.py``, so that a write body that stalls is a 408 at
+``GHEE_BODY_READ_TIMEOUT`` rather than a thread held until the client goes away.
+``--interface wsgi`` serves ``ghee.wsgi:application`` through granian's WSGI interface
+instead (no such bound; kept for comparison and as a fallback).
+
+Ctrl-C or SIGTERM stops both: the signal is forwarded, both get ``STOP_GRACE_SECONDS`` to
+finish what they are doing, and the command exits 0.
 
 The children run in their own sessions so a terminal's Ctrl-C reaches them once, from here,
 rather than twice (granian treats a second signal as "stop now").
@@ -11,9 +17,11 @@ rather than twice (granian treats a second signal as "stop now").
 Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
 in its own event loop, so a slow client costs a connection, not a thread; a connection that
 has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
-connection included) is closed. Python runs on ``--threads`` threads per worker, held only
-while a request is processed (or a write with a valid token sends its body, at most
-``GHEE_BODY_READ_TIMEOUT``); on SQLite more than 2 lowers the write rate (docs/cli.md).
+connection included) is closed. Django runs on ``--threads`` threads per worker for requests
+with a body and as many for requests without one (``GHEE_SERVE_THREADS`` tells the bridge),
+held only while a request is processed (or a write with a valid token sends its body, at
+most ``GHEE_BODY_READ_TIMEOUT``); on SQLite more lowers the write rate (docs/cli.md). Under
+``--interface wsgi`` the threads are granian's blocking threads.
 """
 
 import contextlib
