@@ -194,3 +194,20 @@ def test_a_whole_file_is_sent_by_the_server_from_its_path(loop, tmp_path):
     # A server without the extension gets the bytes.
     sent = run_bridge(loop, application, scope())
     assert b"".join(m.get("body", b"") for m in sent) == b"v" * 100_000
+
+
+def test_an_answer_given_before_the_body_was_read_closes_the_connection(loop):
+    def refuse(environ, start_response):  # as a 401 from the headers does
+        response = HttpResponse(b"{}", status=401)
+        start_response("401 Unauthorized", list(response.items()))
+        return response
+
+    def accept(environ, start_response):
+        environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        return refuse(environ, start_response)
+
+    request = scope("POST", b"/", [(b"content-length", b"10")])
+    refused = run_bridge(loop, refuse, request, [chunk(b"{")])
+    assert (b"connection", b"close") in refused[0]["headers"]
+    read = run_bridge(loop, accept, request, [chunk(b"0123456789")])
+    assert (b"connection", b"close") not in read[0]["headers"]  # keep-alive as usual

@@ -52,22 +52,33 @@ class AsgiBody:
     for an upload larger than a JSON body.
     """
 
-    def __init__(self, loop, receive, deadline: float, timeout_error) -> None:
+    def __init__(
+        self, loop, receive, deadline: float, timeout_error, length: int | None = None
+    ) -> None:
         self._loop, self._receive = loop, receive
+        self._length, self._received = length, 0  # declared (Content-Length), and so far
         self.deadline = deadline
         self._timeout_error = timeout_error
         self._buffer = bytearray()
         self._more = True
-        self._next: Future | None = None  # the next message, handed over from the loop
-        self._pending = None  # the loop's receive() for it
+        self._pending = None  # the loop's receive() of the next message, once asked for
 
-    def ask(self, handoff: Future | None = None) -> None:
+    @property
+    def finished(self) -> bool:
+        """Whether all of the body has been received (or it ended early)."""
+        return not self._more or (self._length is not None and self._received >= self._length)
+
+    def ask(self) -> None:
         """On the loop: start receiving the next message. The bridge calls this as it hands
         the request to a thread, so a body sent with its headers (every normal client) is
-        there when the application reads it, without a round trip through the loop."""
-        if handoff is None:
-            self._next = handoff = Future()
+        usually there when the application reads it, and is taken without a round trip
+        through the loop."""
         self._pending = asyncio.ensure_future(self._receive())
+
+    def _ask_and_hand_over(self, handoff: Future) -> None:
+        """On the loop: the thread waits on ``handoff`` for the next message."""
+        if self._pending is None:
+            self.ask()
         self._pending.add_done_callback(functools.partial(_hand_over, handoff))
 
     def stop_asking(self) -> None:
@@ -79,20 +90,25 @@ class AsgiBody:
         """Append the next chunk to the buffer; False at the end of the body."""
         if not self._more:
             return False
-        if self._next is None:
-            self._next = Future()
-            self._loop.call_soon_threadsafe(self.ask, self._next)
-        try:
-            message = self._next.result(max(self.deadline - time.monotonic(), LATE_READ_GRACE))
-        except TimeoutError:
-            self._more = False
-            self._loop.call_soon_threadsafe(self.stop_asking)
-            raise self._timeout_error() from None
-        self._next = None
+        pending = self._pending
+        if pending is not None and pending.done():
+            message = pending.result()
+        else:
+            handoff = Future()
+            self._loop.call_soon_threadsafe(self._ask_and_hand_over, handoff)
+            try:
+                message = handoff.result(max(self.deadline - time.monotonic(), LATE_READ_GRACE))
+            except TimeoutError:
+                self._more = False
+                self._loop.call_soon_threadsafe(self.stop_asking)
+                raise self._timeout_error() from None
+        self._pending = None
         if message["type"] != "http.request":  # http.disconnect: the body ends here
             self._more = False
             return False
-        self._buffer += message.get("body", b"")
+        chunk = message.get("body", b"")
+        self._buffer += chunk
+        self._received += len(chunk)
         self._more = message.get("more_body", False)
         return True
 
@@ -141,6 +157,7 @@ class EmptyBody:
     """``wsgi.input`` of a request that declared no body."""
 
     deadline = 0.0
+    finished = True
 
     def read(self, size: int = -1) -> bytes:
         return b""
@@ -179,7 +196,14 @@ class WsgiBridge:
         body_stream = None
         if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             deadline = time.monotonic() + self.body_timeout
-            body_stream = AsgiBody(loop, receive, deadline, self.timeout_error)
+            length = environ.get("CONTENT_LENGTH", "")
+            body_stream = AsgiBody(
+                loop,
+                receive,
+                deadline,
+                self.timeout_error,
+                int(length) if length.isdigit() else None,
+            )
             body_stream.ask()
             environ["wsgi.input"] = body_stream
             pool = self.body_threads
@@ -229,6 +253,10 @@ class Responder:
     def run(self, application, environ) -> tuple[int, list, bytes | SendFile | None]:
         """(status, headers, what the loop still has to send: bytes, a file, or None)."""
         result = application(environ, self.start_response)
+        if not environ["wsgi.input"].finished and (b"connection", b"close") not in self.headers:
+            # Answered before its body was read (a 401 from the headers, a 413): the rest
+            # of the body must not wait for a reader, nor be read as the next request.
+            self.headers.append((b"connection", b"close"))
         try:
             # Django returns the HttpResponse itself: whole unless it says it streams.
             if isinstance(result, list) or getattr(result, "streaming", True) is False:
