@@ -42,6 +42,10 @@ from django.db.migrations.executor import MigrationExecutor
 from ghee.core.management.base import GheeCommand
 
 STOP_GRACE_SECONDS = 10
+# granian kills a worker process that has not stopped this long after being asked: one that
+# was still starting when the signal came would otherwise miss it and keep serving, and a
+# `ghee serve` killed outright (granian stops on its death signal) could not step in.
+WORKER_KILL_SECONDS = 5
 RESEND_SECONDS = 3
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 POLL_SECONDS = 0.2
@@ -188,6 +192,8 @@ class Command(GheeCommand):
             "--http1-header-read-timeout",
             str(round(options["header_timeout"] * 1000)),
             "--respawn-failed-workers",
+            "--workers-kill-timeout",
+            str(WORKER_KILL_SECONDS),
             "--no-ws",
         ]
         if options["interface"] == "asgi":
