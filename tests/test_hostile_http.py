@@ -82,7 +82,13 @@ def server(tmp_path_factory):
         data_dir,
         port,
         "--header-timeout",
-        str(HEADER_TIMEOUT),  # and `ghee serve`'s default threads: 1 per worker
+        str(HEADER_TIMEOUT),
+        # The 10 slow writes with a valid token below each hold a body thread until their
+        # deadline; anonymous writes share those threads (their 401 needs one, though not
+        # their body). Reads have threads of their own (tests/test_slow_writers.py shows
+        # them answering beside stalled writers on the default single thread).
+        "--threads",
+        "8",
         GHEE_BODY_READ_TIMEOUT=str(BODY_TIMEOUT),
         GHEE_MAX_BODY_BYTES=str(MAX_BODY),
         GHEE_WORKER_IDLE_MAX_INTERVAL="0.1",
