@@ -1,6 +1,7 @@
 """``ghee.asgi:application``: the WSGI application (``ghee.wsgi``) served through an ASGI
-server by ``core/asgi_bridge.py``, which is how ``ghee serve`` runs it (see that module for
-why). Threads per process: ``GHEE_SERVE_THREADS`` (``ghee serve --threads`` sets it)."""
+server by ``core/asgi_bridge.py``, which is how ``ghee serve --interface asgi`` runs it (see
+that module for why). Threads per process: ``GHEE_SERVE_THREADS`` (``ghee serve --threads``
+sets it)."""
 
 from django.conf import settings
 

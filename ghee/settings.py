@@ -360,6 +360,7 @@ GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
 GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
 
 # --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
-# Default of `ghee serve --interface`: asgi (a body that stalls is a 408 after
-# GHEE_BODY_READ_TIMEOUT) or wsgi (granian's own WSGI interface, no bound on a stalled body).
-GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "asgi")
+# Default of `ghee serve --interface`: wsgi (granian's WSGI interface, the fastest for writes;
+# a token holder's stalled body holds a thread: put a body-buffering proxy in front) or asgi
+# (ghee's bridge: a stalled body is a 408 after GHEE_BODY_READ_TIMEOUT; writes cost more CPU).
+GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "wsgi")

@@ -83,10 +83,8 @@ def server(tmp_path_factory):
         port,
         "--header-timeout",
         str(HEADER_TIMEOUT),
-        # The 10 slow writes with a valid token below each hold a body thread until their
-        # deadline; anonymous writes share those threads (their 401 needs one, though not
-        # their body). Reads have threads of their own (tests/test_slow_writers.py shows
-        # them answering beside stalled writers on the default single thread).
+        # The 10 slow writes with a valid token below each hold a thread until their
+        # deadline (tests/test_slow_writers.py: through ASGI on the default single thread).
         "--threads",
         "8",
         GHEE_BODY_READ_TIMEOUT=str(BODY_TIMEOUT),

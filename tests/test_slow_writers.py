@@ -1,11 +1,12 @@
 """Writers that stall halfway through their body, against a real ``ghee serve`` with its
-default single thread (issue 8's last gap; ghee/core/asgi_bridge.py).
+default single thread, served through ASGI (``--interface asgi``; issue 8's last gap;
+ghee/core/asgi_bridge.py).
 
 A client holding a valid write token sends its headers and part of its body, then nothing,
 without closing. Each must get its 408 (``Connection: close``) within the body deadline
 plus slack, nothing may be accepted, and meanwhile ``/healthz`` and reads keep answering;
-afterwards the thread is free for the next write. Under granian's WSGI interface these
-clients held the only thread until they went away.
+afterwards the thread is free for the next write. Under granian's WSGI interface (the
+default) these clients hold the only thread until they go away.
 
 Also here: what the bridge must carry exactly as before, through the same server: file
 responses from /media/ (whole, a range, HEAD) and the JSON error bodies.
@@ -54,6 +55,8 @@ def server(tmp_path_factory):
     process = start_serve(
         data_dir,
         port,
+        "--interface",
+        "asgi",
         "--workers",  # one process: every stalled writer competes for the same thread
         "1",
         "--no-worker",

@@ -2,11 +2,12 @@
 [--interface asgi|wsgi] [--no-worker]``.
 
 Runs the API under granian and, unless ``--no-worker``, one ``ghee worker`` beside it.
-granian serves ``ghee.asgi:application`` through its ASGI interface: Django's WSGI handler
-run by ``core/asgi_bridge.py``, so that a write body that stalls is a 408 at
-``GHEE_BODY_READ_TIMEOUT`` rather than a thread held until the client goes away.
-``--interface wsgi`` serves ``ghee.wsgi:application`` through granian's WSGI interface
-instead (no such bound; kept for comparison and as a fallback).
+By default (``--interface wsgi``, ``GHEE_SERVE_INTERFACE``) granian serves
+``ghee.wsgi:application`` through its WSGI interface. ``--interface asgi`` serves
+``ghee.asgi:application`` through its ASGI interface instead: Django's WSGI handler run by
+``core/asgi_bridge.py``, so that a write body that stalls is a 408 at
+``GHEE_BODY_READ_TIMEOUT`` rather than a thread held until the client goes away, at a cost
+in write throughput (docs/benchmarks.md, "Serving through ASGI").
 
 Ctrl-C or SIGTERM stops both: the signal is forwarded, both get ``STOP_GRACE_SECONDS`` to
 finish what they are doing, and the command exits 0.
@@ -17,11 +18,11 @@ rather than twice (granian treats a second signal as "stop now").
 Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
 in its own event loop, so a slow client costs a connection, not a thread; a connection that
 has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
-connection included) is closed. Django runs on ``--threads`` threads per worker for requests
-with a body and as many for requests without one (``GHEE_SERVE_THREADS`` tells the bridge),
-held only while a request is processed (or a write with a valid token sends its body, at
-most ``GHEE_BODY_READ_TIMEOUT``); on SQLite more lowers the write rate (docs/cli.md). Under
-``--interface wsgi`` the threads are granian's blocking threads.
+connection included) is closed. Python runs on ``--threads`` threads per worker (granian's
+blocking threads), held only while a request is processed or a write with a valid token
+sends its body; on SQLite more lowers the write rate (docs/cli.md). Under ``--interface
+asgi`` the bridge runs that many threads for requests with a body and as many for requests
+without one (``GHEE_SERVE_THREADS`` tells it).
 """
 
 import contextlib
@@ -119,7 +120,8 @@ class Command(GheeCommand):
             "--interface",
             choices=("asgi", "wsgi"),
             default=settings.GHEE_SERVE_INTERFACE,
-            help="how granian runs ghee (default GHEE_SERVE_INTERFACE, asgi)",
+            help="granian's interface: wsgi, or asgi to bound stalled bodies (default "
+            "GHEE_SERVE_INTERFACE, wsgi)",
         )
         parser.add_argument("--access-log", action="store_true", help="log every request")
 
