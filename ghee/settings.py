@@ -416,3 +416,8 @@ GHEE_WEBHOOK_DISABLE_AFTER_DAYS = float(os.environ.get("GHEE_WEBHOOK_DISABLE_AFT
 GHEE_WEBHOOK_ROTATION_GRACE_HOURS = float(os.environ.get("GHEE_WEBHOOK_ROTATION_GRACE_HOURS", "24"))
 # Finished deliveries (and their attempts) are deleted this long after they finished.
 GHEE_WEBHOOK_RETENTION_DAYS = _env_int("GHEE_WEBHOOK_RETENTION_DAYS", 30)
+# --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
+# Default of `ghee serve --interface`: wsgi (granian's WSGI interface, the fastest for writes;
+# a token holder's stalled body holds a thread: put a body-buffering proxy in front) or asgi
+# (ghee's bridge: a stalled body is a 408 after GHEE_BODY_READ_TIMEOUT; writes cost more CPU).
+GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "wsgi")

@@ -208,3 +208,47 @@ def test_write_origins_come_from_the_environment(tmp_path, value, expected):
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout) == expected
+
+
+# --- Retry-After: readable by the page that is asked to wait ---------------------------------
+
+
+def test_a_cancelled_read_exposes_retry_after(api, read_token, item, monkeypatch):
+    from ghee.content.read import queries
+    from ghee.content.read.timeouts import ReadTimedOut
+
+    def timed_out(sql, params):
+        raise ReadTimedOut(200)
+
+    monkeypatch.setattr(queries, "_rows", timed_out)
+    response = api.get("/v2/content/team_members/", {"auth_token": read_token}, HTTP_ORIGIN=PAGE)
+    assert response.status_code == 503
+    assert response[ACAO] == "*"
+    assert response["Retry-After"] == "1"
+    assert response["Access-Control-Expose-Headers"] == "Retry-After"
+    # A read that was answered has nothing to wait for.
+    monkeypatch.undo()
+    response = api.get("/v2/content/team_members/", {"auth_token": read_token}, HTTP_ORIGIN=PAGE)
+    assert response.status_code == 200
+    assert "Access-Control-Expose-Headers" not in response
+
+
+@override_settings(GHEE_CORS_WRITE_ORIGINS=[EDITOR])
+def test_a_busy_database_exposes_retry_after_to_listed_origins(
+    api, write_token, team_members, monkeypatch
+):
+    from ghee.content.write import accept
+    from ghee.core.db_health import DatabaseBusy
+
+    def busy(**kwargs):
+        raise DatabaseBusy()
+
+    monkeypatch.setattr(accept, "_accept", busy)
+    response = api.post(
+        "/v2/content/", BODY, format="json", HTTP_ORIGIN=EDITOR, **auth(write_token)
+    )
+    assert response.status_code == 503
+    assert response[ACAO] == EDITOR
+    assert response["Retry-After"]
+    exposed = {h.strip() for h in response["Access-Control-Expose-Headers"].split(",")}
+    assert exposed == {"Location", "Retry-After"}

@@ -83,7 +83,9 @@ def server(tmp_path_factory):
         port,
         "--header-timeout",
         str(HEADER_TIMEOUT),
-        "--threads",  # 10 slow writes with a valid token below hold up to 10 threads
+        # The 10 slow writes with a valid token below each hold a thread until their
+        # deadline (tests/test_slow_writers.py: through ASGI on the default single thread).
+        "--threads",
         "8",
         GHEE_BODY_READ_TIMEOUT=str(BODY_TIMEOUT),
         GHEE_MAX_BODY_BYTES=str(MAX_BODY),

@@ -12,6 +12,11 @@
   answer). For a write from an origin that is not listed it has no CORS headers, so the
   browser does not send the write at all.
 
+A browser shows a page only the "simple" response headers unless told otherwise
+(``Access-Control-Expose-Headers``): a write's ``Location`` (its job) and, on a 503 (a read
+cancelled by its time limit, a write that could not get SQLite's lock), ``Retry-After`` are
+exposed, so a page can follow the job and wait as long as it is asked to.
+
 No credentials mode (cookies) anywhere: the token travels in a header or the query string.
 """
 
@@ -36,6 +41,8 @@ def write_origin(request) -> str | None:
 
 def allow_any_origin(response) -> None:
     response["Access-Control-Allow-Origin"] = "*"
+    if "Retry-After" in response:
+        response["Access-Control-Expose-Headers"] = "Retry-After"
 
 
 def allow_write_origin(request, response) -> None:
@@ -47,7 +54,7 @@ def allow_write_origin(request, response) -> None:
     origin = write_origin(request)
     if origin is not None:
         response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Expose-Headers"] = "Location"
+        response["Access-Control-Expose-Headers"] = "Location, Retry-After"
 
 
 def answer_preflight(request, response, *, read_methods, write_methods) -> None:

@@ -5,19 +5,22 @@ nothing when there is none, so a chunked body (``Transfer-Encoding: chunked``, w
 ``requests`` sends for a generator) silently reads as empty. granian hands a chunked body to
 WSGI de-chunked, with no ``CONTENT_LENGTH``, readable to its end.
 
-Why in pieces against a clock: granian's ``wsgi.input.read(n)`` blocks until ``n`` bytes or
-the end of the body arrive, with no timeout of its own, and it blocks one of the threads
-that run Python for the server process. The body is read ``READ_PIECE`` bytes at a time;
-once ``GHEE_BODY_READ_TIMEOUT`` seconds have passed the answer is ``408`` with
-``Connection: close``. A body sent at once (every normal client) is one read.
+Deadlines: a body must have arrived ``GHEE_BODY_READ_TIMEOUT`` seconds after the request's
+headers; later, ``408`` with ``Connection: close`` and nothing accepted.
 
-What this cannot bound: a client that sends part of a piece and then nothing holds its
-thread until it disconnects, as a read cannot be interrupted. (Reading in a second thread
-and answering 408 while it waits was tried: granian 2.8 then stops answering the whole
-worker process until that client goes away.) Only a client holding a valid write token
-gets this far (``core/api.py`` authenticates from the headers before any body is read),
-and ``ghee serve --threads`` sets how many such writers a worker can hold; see
-docs/api-layer.md.
+- Under ``ghee serve --interface asgi`` (``core/asgi_bridge.py``), every read of
+  ``wsgi.input`` waits at most until that deadline and then raises ``RequestTimeout``: a
+  client that sends part of its body and then nothing is answered at the deadline, and its
+  thread is free again. This holds for any reader of ``wsgi.input`` (this module, Django's
+  ``request.read()`` and multipart parser, an upload streamed to a file); a reader that
+  needs longer (a large upload) moves the deadline with ``extend_body_deadline``.
+- Between reads the clock is checked too (a client trickling a byte at a time), which is
+  all that ``ghee serve``'s default WSGI interface has: there granian's
+  ``wsgi.input.read(n)`` blocks without a timeout, and a client that stalls mid-body holds
+  its thread until it disconnects (docs/api-layer.md: a body-buffering proxy, or ASGI).
+
+Only a client holding a valid write token gets this far (``core/api.py`` authenticates
+from the headers before any body is read); see docs/api-layer.md, "Limits and slow clients".
 
 - A declared ``Content-Length`` above ``GHEE_MAX_BODY_BYTES``: 413 without reading.
 - ``Transfer-Encoding: chunked``: read to the end; more than the cap: 413. Neither
@@ -95,6 +98,15 @@ def _read(stream, wanted: int, deadline: float) -> bytes:
         if received < wanted and time.monotonic() > deadline:
             raise RequestTimeout()
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def extend_body_deadline(request, seconds: float) -> None:
+    """Give the rest of ``request``'s body ``seconds`` from now (e.g. an upload whose size
+    calls for longer than ``GHEE_BODY_READ_TIMEOUT``). Only the ASGI bridge (``ghee serve
+    --interface asgi``) enforces a deadline inside a read; elsewhere this does nothing."""
+    stream = request.META.get("wsgi.input")
+    if hasattr(stream, "deadline"):
+        stream.deadline = time.monotonic() + seconds
 
 
 def _keep(request, raw: bytes) -> bytes:

@@ -32,7 +32,7 @@ from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions
 
 from ghee.core.errors import PayloadTooLarge
-from ghee.core.request_body import RequestTimeout, UnsupportedEncoding
+from ghee.core.request_body import RequestTimeout, UnsupportedEncoding, extend_body_deadline
 
 CHUNK_SIZE = 64 * 1024
 # Room for the part headers, the boundaries and small form fields next to the file.
@@ -89,6 +89,9 @@ def read_upload(request, *, max_file_bytes: int, directory: Path, deadline: floa
 def body_stream(request, wanted: int | None, limit: int, deadline: float, too_large: str):
     """``wsgi.input`` as a file the parser reads: ``wanted`` bytes (None: to the end, at
     most ``limit``), 413 past ``limit``, 408 once ``deadline`` passes before the end."""
+    # Under the ASGI bridge a read itself waits only until the body deadline: give the
+    # upload the same deadline as the pieces' check here.
+    extend_body_deadline(request, max(deadline - time.monotonic(), 0))
     return _BoundedStream(request.META["wsgi.input"], wanted, limit, deadline, too_large)
 
 

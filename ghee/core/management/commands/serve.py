@@ -1,9 +1,16 @@
 """``ghee serve [--bind HOST:PORT] [--workers N] [--threads N] [--header-timeout S]
-[--no-worker]``.
+[--interface asgi|wsgi] [--no-worker]``.
 
-Runs the API under granian (WSGI, ``ghee.wsgi:application``) and, unless ``--no-worker``,
-one ``ghee worker`` beside it. Ctrl-C or SIGTERM stops both: the signal is forwarded, both
-get ``STOP_GRACE_SECONDS`` to finish what they are doing, and the command exits 0.
+Runs the API under granian and, unless ``--no-worker``, one ``ghee worker`` beside it.
+By default (``--interface wsgi``, ``GHEE_SERVE_INTERFACE``) granian serves
+``ghee.wsgi:application`` through its WSGI interface. ``--interface asgi`` serves
+``ghee.asgi:application`` through its ASGI interface instead: Django's WSGI handler run by
+``core/asgi_bridge.py``, so that a write body that stalls is a 408 at
+``GHEE_BODY_READ_TIMEOUT`` rather than a thread held until the client goes away, at a cost
+in write throughput (docs/benchmarks.md, "Serving through ASGI").
+
+Ctrl-C or SIGTERM stops both: the signal is forwarded, both get ``STOP_GRACE_SECONDS`` to
+finish what they are doing, and the command exits 0.
 
 The children run in their own sessions so a terminal's Ctrl-C reaches them once, from here,
 rather than twice (granian treats a second signal as "stop now").
@@ -11,9 +18,11 @@ rather than twice (granian treats a second signal as "stop now").
 Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
 in its own event loop, so a slow client costs a connection, not a thread; a connection that
 has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
-connection included) is closed. Python runs on ``--threads`` threads per worker, held only
-while a request is processed (or a write with a valid token sends its body, at most
-``GHEE_BODY_READ_TIMEOUT``); on SQLite more than 2 lowers the write rate (docs/cli.md).
+connection included) is closed. Python runs on ``--threads`` threads per worker (granian's
+blocking threads), held only while a request is processed or a write with a valid token
+sends its body; on SQLite more lowers the write rate (docs/cli.md). Under ``--interface
+asgi`` the bridge runs that many threads for requests with a body and as many for requests
+without one (``GHEE_SERVE_THREADS`` tells it).
 """
 
 import contextlib
@@ -34,6 +43,10 @@ from django.db.migrations.executor import MigrationExecutor
 from ghee.core.management.base import GheeCommand
 
 STOP_GRACE_SECONDS = 10
+# granian kills a worker process that has not stopped this long after being asked: one that
+# was still starting when the signal came would otherwise miss it and keep serving, and a
+# `ghee serve` killed outright (granian stops on its death signal) could not step in.
+WORKER_KILL_SECONDS = 5
 RESEND_SECONDS = 3
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 POLL_SECONDS = 0.2
@@ -103,6 +116,13 @@ class Command(GheeCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="do not start a `ghee worker` beside the API"
         )
+        parser.add_argument(
+            "--interface",
+            choices=("asgi", "wsgi"),
+            default=settings.GHEE_SERVE_INTERFACE,
+            help="granian's interface: wsgi, or asgi to bound stalled bodies (default "
+            "GHEE_SERVE_INTERFACE, wsgi)",
+        )
         parser.add_argument("--access-log", action="store_true", help="log every request")
 
     def handle(self, *args, **options):
@@ -118,6 +138,7 @@ class Command(GheeCommand):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "ghee.settings"),
             "GHEE_DATA_DIR": str(settings.DATA_DIR),
+            "GHEE_SERVE_THREADS": str(options["threads"]),
         }
         self.stopping: int | None = None
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -159,7 +180,7 @@ class Command(GheeCommand):
             "-m",
             "granian",
             "--interface",
-            "wsgi",
+            "asginl" if options["interface"] == "asgi" else "wsgi",
             "--host",
             host,
             "--port",
@@ -167,14 +188,18 @@ class Command(GheeCommand):
             "--workers",
             str(options["workers"]),
             "--blocking-threads",
-            str(options["threads"]),
+            "1" if options["interface"] == "asgi" else str(options["threads"]),
             "--http",
             "1",
             "--http1-header-read-timeout",
             str(round(options["header_timeout"] * 1000)),
             "--respawn-failed-workers",
+            "--workers-kill-timeout",
+            str(WORKER_KILL_SECONDS),
             "--no-ws",
         ]
+        if options["interface"] == "asgi":
+            command += ["--loop", "asyncio"]  # uvloop, where installed, measured no faster
         if options["access_log"]:
             command.append("--access-log")
         static_url = settings.STATIC_URL or ""
@@ -185,7 +210,10 @@ class Command(GheeCommand):
                 "--static-path-mount",
                 str(Path(settings.STATIC_ROOT)),
             ]
-        return [*command, "ghee.wsgi:application"]
+        target = (
+            "ghee.asgi:application" if options["interface"] == "asgi" else "ghee.wsgi:application"
+        )
+        return [*command, target]
 
     @staticmethod
     def worker_command(disabled: bool) -> list[str] | None:

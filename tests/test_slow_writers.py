@@ -1,0 +1,201 @@
+"""Writers that stall halfway through their body, against a real ``ghee serve`` with its
+default single thread, served through ASGI (``--interface asgi``; issue 8's last gap;
+ghee/core/asgi_bridge.py).
+
+A client holding a valid write token sends its headers and part of its body, then nothing,
+without closing. Each must get its 408 (``Connection: close``) within the body deadline
+plus slack, nothing may be accepted, and meanwhile ``/healthz`` and reads keep answering;
+afterwards the thread is free for the next write. Under granian's WSGI interface (the
+default) these clients hold the only thread until they go away.
+
+Also here: what the bridge must carry exactly as before, through the same server: file
+responses from /media/ (whole, a range, HEAD) and the JSON error bodies.
+"""
+
+import contextlib
+import hashlib
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.raw_http import connect, read_until_closed, request_head, status_of
+from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
+
+BODY_TIMEOUT = 4
+STALLED = 3
+# Three stalled writers queue for one thread: the first is answered at the deadline, the
+# others as soon as they get the thread (their deadline has passed); the rest is slack.
+STALL_BOUND = BODY_TIMEOUT + 6
+# Reads do not queue behind writes waiting for their bodies: a liveness bound well under
+# the body deadline.
+READ_BOUND = 3
+SCHEMA = "collections:\n- key: notes\n  fields: [{key: title, type: short_text}]\n"
+MEDIA_KEY = "k" * 32
+MEDIA_SIZE = 3 * 1024 * 1024 + 17
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("ghee-stall")
+    assert ghee(data_dir, "migrate", "--noinput", "-v", "0").returncode == 0
+    assert ghee(data_dir, "org", "create", "stall").returncode == 0
+    assert ghee(data_dir, "schema", "apply", "-", "--org", "stall", stdin=SCHEMA).returncode == 0
+    write, read = (
+        ghee(data_dir, "token", "create", "--org", "stall", "--kind", kind).stdout.strip()
+        for kind in ("write", "read")
+    )
+    media = data_dir / "media" / MEDIA_KEY
+    media.mkdir(parents=True)
+    (media / "clip.mp4").write_bytes(bytes(range(256)) * (MEDIA_SIZE // 256) + b"x" * 17)
+    port = free_port()
+    process = start_serve(
+        data_dir,
+        port,
+        "--interface",
+        "asgi",
+        "--workers",  # one process: every stalled writer competes for the same thread
+        "1",
+        "--no-worker",
+        GHEE_BODY_READ_TIMEOUT=str(BODY_TIMEOUT),
+    )
+    try:
+        wait_until_serving(port, process)
+        yield {"port": port, "write": write, "read": read, "media": media / "clip.mp4"}
+    finally:
+        stop_serve(process)
+
+
+def url(server, path: str) -> str:
+    return f"http://127.0.0.1:{server['port']}{path}"
+
+
+def write_headers(server) -> dict[str, str]:
+    return {"Authorization": f"Token {server['write']}", "Content-Type": "application/json"}
+
+
+def job_count(server) -> int:
+    response = requests.get(url(server, "/v2/jobs/"), headers=write_headers(server), timeout=5)
+    return response.json()["meta"]["count"]
+
+
+class StalledWriter(threading.Thread):
+    """Sends a write's headers and ``partial`` of its body, then nothing, and records the
+    answer, whether the server closed the connection, and when."""
+
+    def __init__(self, server, head: bytes, partial: bytes) -> None:
+        super().__init__(daemon=True)
+        self.port, self.raw = server["port"], head + partial
+        self.response, self.closed, self.ended_after = b"", False, None
+
+    def run(self) -> None:
+        started = time.monotonic()
+        with contextlib.closing(connect(self.port)) as sock:
+            sock.sendall(self.raw)
+            self.response, self.closed = read_until_closed(sock, started + STALL_BOUND + 5)
+        self.ended_after = time.monotonic() - started
+
+
+def test_stalled_writers_get_408_while_health_and_reads_answer(server):
+    before = job_count(server)
+    declared = request_head(
+        "POST", "/v2/content/", {**write_headers(server), "Content-Length": "1000"}
+    )
+    chunked = request_head(
+        "POST", "/v2/content/", {**write_headers(server), "Transfer-Encoding": "chunked"}
+    )
+    writers = [
+        StalledWriter(server, declared, b'{"key": "notes", "fields": [{"title": "st'),
+        StalledWriter(server, declared, b'{"key":'),
+        StalledWriter(server, chunked, b'7\r\n{"key":\r\n'),  # a chunk, then no more
+    ]
+    assert len(writers) == STALLED
+    for writer in writers:
+        writer.start()
+
+    slowest, answered = 0.0, 0
+    read_url = url(server, f"/v2/content/notes/?auth_token={server['read']}")
+    while any(writer.is_alive() for writer in writers):
+        for target in (url(server, "/healthz"), read_url):
+            started = time.monotonic()
+            assert requests.get(target, timeout=READ_BOUND + 5).status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            answered += 1
+        time.sleep(0.05)
+    print(f"\n{answered} health checks and reads beside {STALLED} stalled writers")
+    assert answered > 10
+    assert slowest < READ_BOUND  # a liveness bound, not a performance claim
+
+    for writer in writers:
+        assert status_of(writer.response) == 408, writer.response
+        assert b"connection: close" in writer.response.lower()
+        assert b'{"detail":"Request body was not received in time."}' in writer.response
+        assert writer.closed and writer.ended_after < STALL_BOUND
+    assert job_count(server) == before
+
+    # The thread is free again: a whole write is accepted at once.
+    created = requests.post(
+        url(server, "/v2/content/"),
+        json={"key": "notes", "fields": [{"title": "after the stall"}]},
+        headers=write_headers(server),
+        timeout=5,
+    )
+    assert created.status_code == 202, created.text
+    assert job_count(server) == before + 1
+
+
+def test_an_anonymous_stalled_body_is_401_at_once(server):
+    head = request_head(
+        "POST", "/v2/content/", {"Content-Type": "application/json", "Content-Length": "500"}
+    )
+    with contextlib.closing(connect(server["port"])) as sock:
+        sock.sendall(head + b'{"key":')
+        response, _ = read_until_closed(sock, time.monotonic() + 2)
+    assert status_of(response) == 401
+
+
+def test_a_body_cut_short_by_a_disconnect_accepts_nothing(server):
+    before = job_count(server)
+    head = request_head("POST", "/v2/content/", {**write_headers(server), "Content-Length": "200"})
+    with contextlib.closing(connect(server["port"])) as sock:
+        sock.sendall(head + b'{"key": "notes", "fields": [{"title": "cut"}]}')
+    time.sleep(0.5)
+    assert requests.get(url(server, "/healthz"), timeout=5).status_code == 200
+    assert job_count(server) == before
+
+
+def test_media_files_stream_whole_in_ranges_and_as_head(server):
+    expected = server["media"].read_bytes()
+    path = url(server, f"/media/{MEDIA_KEY}/clip.mp4")
+
+    whole = requests.get(path, timeout=30)
+    assert whole.status_code == 200
+    assert whole.headers["Content-Length"] == str(MEDIA_SIZE)
+    assert hashlib.sha256(whole.content).digest() == hashlib.sha256(expected).digest()
+
+    part = requests.get(path, headers={"Range": "bytes=1000000-1999999"}, timeout=30)
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 1000000-1999999/{MEDIA_SIZE}"
+    assert part.content == expected[1000000:2000000]
+
+    tail = requests.get(path, headers={"Range": "bytes=-17"}, timeout=30)
+    assert tail.status_code == 206
+    assert tail.content == b"x" * 17
+
+    head = requests.head(path, timeout=30)
+    assert head.status_code == 200
+    assert head.headers["Content-Length"] == str(MEDIA_SIZE)
+    assert head.content == b""
+    assert head.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_unknown_urls_and_errors_keep_their_json_bodies(server):
+    missing = requests.get(url(server, "/v2/nothing-here/"), timeout=5)
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not found."}
+    unauthenticated = requests.post(url(server, "/v2/content/"), json={}, timeout=5)
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"] == "Token"
