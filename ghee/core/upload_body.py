@@ -16,8 +16,9 @@ Limits, each answered the way ``core/request_body.py`` answers JSON bodies:
 ``Transfer-Encoding: chunked`` works: the stream is read to its end (granian hands it over
 de-chunked with no ``Content-Length``), within the same caps.
 
-Reads go through ``body_stream`` only, so a server-level deadline on ``wsgi.input`` can be
-wired in there.
+Reads go through ``body_stream`` only. Under the ASGI bridge (``ghee serve --interface
+asgi``) a read of ``wsgi.input`` itself stops at the request's body deadline; ``body_stream``
+moves that deadline to the upload's (``extend_body_deadline``).
 """
 
 import tempfile
