@@ -20,6 +20,7 @@ import time
 import pytest
 import requests
 
+from tests.media.samples import png_bytes
 from tests.raw_http import connect, read_until_closed, request_head, status_of
 from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
 
@@ -199,3 +200,36 @@ def test_unknown_urls_and_errors_keep_their_json_bodies(server):
     unauthenticated = requests.post(url(server, "/v2/content/"), json={}, timeout=5)
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["WWW-Authenticate"] == "Token"
+
+
+def test_an_upload_slower_than_the_body_deadline_gets_the_upload_deadline(server):
+    # POST /v2/media/ has its own deadline (GHEE_MEDIA_UPLOAD_TIMEOUT, 120 s): an upload
+    # that takes longer than the JSON body deadline (4 s here) still arrives whole.
+    boundary = "ghee-slow-upload"
+    image = png_bytes(8, 6)
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + image
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    def slowly():
+        half = len(body) // 2
+        yield body[:half]
+        time.sleep(BODY_TIMEOUT + 1.5)
+        yield body[half:]
+
+    response = requests.post(
+        url(server, "/v2/media/"),
+        data=slowly(),
+        headers={
+            "Authorization": f"Token {server['write']}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(image)
