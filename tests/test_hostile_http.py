@@ -207,9 +207,12 @@ def test_fifty_slow_and_idle_connections_leave_health_and_reads_answering(server
         assert status_of(attack.response) == 401  # decided from the headers, body unread
         assert attack.closed and attack.ended_after < 2
     for attack in attacks["slow body with a write token"]:
-        assert status_of(attack.response) == 408, attack.response
+        # Ten token writers share the threads (WSGI reads a body on one): a writer whose
+        # thread comes free only after its whole 48 KiB arrived gets the answer to that
+        # body (400: a blank body has no "key") instead of a 408. Either way it is answered
+        # in time and nothing is accepted; a lone slow writer's 408 is the next test.
+        assert status_of(attack.response) in (408, 400), attack.response
         assert attack.ended_after < SLOW_WRITE_BOUND
-        assert b"Request body was not received in time." in attack.response
 
 
 def test_a_slow_body_with_a_write_token_is_408_and_accepts_nothing(server):
