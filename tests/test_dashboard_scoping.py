@@ -4,28 +4,14 @@ and none of Acme's, in lists or by id; a member of neither sees none of these pa
 """
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
-from ghee.accounts.services import add_member, create_organization
+from ghee.accounts.services import create_organization
 from ghee.content.models import Item
 from ghee.media.models import MediaAsset
 from ghee.webhooks import services as webhooks
 
 from .conftest import make_collection
-
-PASSWORD = "a-long-enough-passphrase"
-
-
-def member_of(username: str, *organizations) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
-    user.is_staff = True
-    user.save()
-    for organization in organizations:
-        add_member(user, organization)
-    client = Client()
-    client.force_login(user)
-    return client
+from .test_dashboard_access import staff_client
 
 
 def asset(organization, name: str) -> MediaAsset:
@@ -76,7 +62,7 @@ def lists(client) -> dict[str, bytes]:
 
 
 def test_a_member_lists_only_their_organizations_rows(rows):
-    globex_member = member_of("bob", rows["globex"]["organization"])
+    globex_member = staff_client("bob", rows["globex"]["organization"])[0]
     for name, page in lists(globex_member).items():
         assert page.status_code == 200, name
         assert b"globex" in page.content.lower(), name
@@ -84,7 +70,7 @@ def test_a_member_lists_only_their_organizations_rows(rows):
 
 
 def test_another_organizations_rows_are_unreachable_by_id(rows):
-    globex_member = member_of("bob", rows["globex"]["organization"])
+    globex_member = staff_client("bob", rows["globex"]["organization"])[0]
     acme = rows["acme"]
     for url in (
         f"/admin/media/mediaasset/{acme['asset'].pk}/change/",
@@ -113,6 +99,6 @@ def test_another_organizations_rows_are_unreachable_by_id(rows):
 
 
 def test_a_staff_user_without_membership_gets_none_of_these_pages(rows):
-    nobody = member_of("eve")
+    nobody = staff_client("eve")[0]
     for name, page in lists(nobody).items():
         assert page.status_code == 403, name

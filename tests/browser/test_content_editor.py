@@ -15,7 +15,7 @@ from ghee.accounts.services import create_token
 from ghee.content.models import Collection, Item, ItemLocale, Job
 from ghee.content.write.jobs import run_pending_jobs
 from ghee.media.models import MediaAsset
-from tests.browser.conftest import shot
+from tests.browser.conftest import shot, sign_in
 from tests.media.samples import png_bytes
 
 pytestmark = pytest.mark.slow
@@ -80,11 +80,7 @@ def test_build_a_schema_then_write_publish_and_unpublish_in_the_browser(
     photo.write_bytes(png_bytes(40, 30))
 
     def build_schema(page):
-        page.goto(f"{base}/admin/login/?next=/admin/")
-        page.fill("#id_username", "editor")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{base}/admin/")
+        sign_in(page, base, "editor", PASSWORD)
         page.goto(f"{base}/admin/content/collection/add/")
         page.select_option("#id_organization", label="Globex")
         page.fill("#id_key", "articles")

@@ -10,7 +10,7 @@ import pytest
 
 from ghee.webhooks import sending
 from ghee.webhooks.models import Delivery, Endpoint
-from tests.browser.conftest import shot
+from tests.browser.conftest import shot, sign_in
 from tests.webhooks.conftest import allow_receiver, receiver  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_receiver")]
@@ -30,11 +30,7 @@ def test_create_an_endpoint_send_a_test_event_and_read_the_delivery_log(
     hook = receiver.hook("/hooks/ghee", 204)
 
     def create_endpoint(page):
-        page.goto(f"{base}/admin/login/?next=/admin/")
-        page.fill("#id_username", "ops")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{base}/admin/")
+        sign_in(page, base, "ops", PASSWORD)
         page.goto(f"{base}/admin/webhooks/endpoint/add/")
         page.select_option("#id_organization", label="Acme")
         page.fill("#id_url", hook)
