@@ -118,7 +118,13 @@ start() {
 	fi
 
 	data="$(data_dir)"
-	if [[ ! -f "$data/PG_VERSION" ]]; then
+	if [[ $EUID -eq 0 && -f "$data/PG_VERSION" ]] && ! runuser -u postgres -- test -r "$data/PG_VERSION"; then
+		# e.g. `make run` made var/ private (0700, ghee's data directory) after this cluster
+		# was created there: postgres can no longer reach it. Start a fresh one elsewhere.
+		say "user postgres cannot reach the cluster in $data (a parent directory is private); starting a fresh one"
+		data=""
+	fi
+	if [[ -z "$data" || ! -f "$data/PG_VERSION" ]]; then
 		data="$(choose_data_dir)"
 		say "initdb $data ($("$bindir/postgres" --version))"
 		as_owner "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 \
