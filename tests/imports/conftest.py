@@ -20,17 +20,29 @@ SEED = Path(__file__).with_name("seed_source.py")
 @pytest.fixture(scope="module")
 def media_server():
     server = LoopbackServer()
-    server.serve("/photo0.png", png_bytes(color=(10, 20, 30)), headers={"Content-Type": "image/png"})
-    server.serve("/photo1.png", png_bytes(color=(200, 30, 30)), headers={"Content-Type": "image/png"})
+    server.serve(
+        "/photo0.png", png_bytes(color=(10, 20, 30)), headers={"Content-Type": "image/png"}
+    )
+    server.serve(
+        "/photo1.png", png_bytes(color=(200, 30, 30)), headers={"Content-Type": "image/png"}
+    )
     server.redirect("/moved.jpg", "/page.html")
-    server.serve("/page.html", b"<html><body>Moved</body></html>", headers={"Content-Type": "text/html"})
+    server.serve(
+        "/page.html", b"<html><body>Moved</body></html>", headers={"Content-Type": "text/html"}
+    )
     yield server
     server.close()
 
 
 class Source:
     def __init__(self, data_dir: Path, env: dict, base: str, seeded: dict, process) -> None:
-        self.data_dir, self.env, self.base, self.seeded, self.process = data_dir, env, base, seeded, process
+        self.data_dir, self.env, self.base, self.seeded, self.process = (
+            data_dir,
+            env,
+            base,
+            seeded,
+            process,
+        )
 
     def shell(self, code: str) -> str:
         return self.ghee("shell", "-c", code)
@@ -62,7 +74,9 @@ def source(tmp_path_factory, media_server):
     assert result.returncode == 0, result.stderr
     seeded = json.loads(result.stdout.strip().splitlines()[-1])
     env = clean_env(data_dir, **extra)
-    process = spawn_ghee(["serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-worker"], env)
+    process = spawn_ghee(
+        ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-worker"], env
+    )
     try:
         wait_until_serving(port, process)
         yield Source(data_dir, env, base, seeded, process)
@@ -102,8 +116,15 @@ def run_import(*args, token: str, expect_failure: bool = False) -> tuple[str, di
     report = Path(tempfile.mkstemp(suffix=".json")[1])
     try:
         call_command(
-            "import", "buttercms", *args, "--token", token, "--report", str(report),
-            "--no-progress", stdout=out,
+            "import",
+            "buttercms",
+            *args,
+            "--token",
+            token,
+            "--report",
+            str(report),
+            "--no-progress",
+            stdout=out,
         )
         failed = None
     except CommandError as exc:

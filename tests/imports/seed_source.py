@@ -66,7 +66,9 @@ def run(schema, kind, body, item_id=None):
         payload = validate_create(schema, body)
     else:
         payload = validate_change(schema, body, partial=kind == "update")
-    job_id = accept_job(token=None, schema=schema, kind=kind, payload=payload, item_id=item_id).job_id
+    job_id = accept_job(
+        token=None, schema=schema, kind=kind, payload=payload, item_id=item_id
+    ).job_id
     run_pending_jobs()
     job = Job.objects.get(pk=job_id)
     assert job.status == "succeeded", job.errors
@@ -92,16 +94,41 @@ apply_schema(src, SCHEMA)
 people = schema_cache.get(src.pk, "people")
 articles = schema_cache.get(src.pk, "articles")
 person_ids = [
-    run(people, "create", {"status": "published", "fields": [{"en": person(n, "en"), "es": person(n, "es")}]})[0]
+    run(
+        people,
+        "create",
+        {"status": "published", "fields": [{"en": person(n, "en"), "es": person(n, "es")}]},
+    )[0]
     for n in range(1, 5)
 ]
 # A draft in both locales, and one with only an English version.
-draft = run(people, "create", {"status": "draft", "fields": [{"en": person(5, "en"), "es": person(5, "es")}]})[0]
+draft = run(
+    people,
+    "create",
+    {"status": "draft", "fields": [{"en": person(5, "en"), "es": person(5, "es")}]},
+)[0]
 only_en = run(people, "create", {"status": "published", "fields": [{"en": person(6, "en")}]})[0]
 # Mixed: English published, Spanish a draft.
-run(people, "update", {"status": "draft", "fields": {"es": {"name": "Persona 2 borrador"}}}, person_ids[1])
+run(
+    people,
+    "update",
+    {"status": "draft", "fields": {"es": {"name": "Persona 2 borrador"}}},
+    person_ids[1],
+)
 article_ids = [
-    run(articles, "create", {"status": "published", "fields": [{"en": {"title": f"Article {n}", "author": person_ids[n % 4]}, "es": {"title": f"Artículo {n}", "author": person_ids[n % 4]}}]})[0]
+    run(
+        articles,
+        "create",
+        {
+            "status": "published",
+            "fields": [
+                {
+                    "en": {"title": f"Article {n}", "author": person_ids[n % 4]},
+                    "es": {"title": f"Artículo {n}", "author": person_ids[n % 4]},
+                }
+            ],
+        },
+    )[0]
     for n in range(1, 4)
 ]
 # The cycle: people -> articles -> people, and people -> people.
@@ -120,15 +147,28 @@ for pid, url in ((person_ids[2], f"{MEDIA}/missing.png"), (person_ids[3], f"{MED
 plain = create_organization("plain", "Plain")
 apply_schema(plain, PLAIN_SCHEMA)
 notes = schema_cache.get(plain.pk, "notes")
-note_ids = run(notes, "create", {"status": "published", "fields": [{"title": f"Note {n}", "count": n, "cover": f"{MEDIA}/photo0.png"} for n in range(1, 4)]})
+note_ids = run(
+    notes,
+    "create",
+    {
+        "status": "published",
+        "fields": [
+            {"title": f"Note {n}", "count": n, "cover": f"{MEDIA}/photo0.png"} for n in range(1, 4)
+        ],
+    },
+)
 run(notes, "update", {"fields": {"related": note_ids[:2]}}, note_ids[2])
 run(notes, "create", {"status": "draft", "fields": [{"title": "Draft note", "count": 0}]})
 
-print(json.dumps({
-    "src_token": create_token(src, "read", "import test")[1],
-    "src_write": create_token(src, "write", "import test")[1],
-    "plain_token": create_token(plain, "read", "import test")[1],
-    "people": person_ids + [draft, only_en],
-    "articles": article_ids,
-    "deleted_check": Item.objects.count(),
-}))
+print(
+    json.dumps(
+        {
+            "src_token": create_token(src, "read", "import test")[1],
+            "src_write": create_token(src, "write", "import test")[1],
+            "plain_token": create_token(plain, "read", "import test")[1],
+            "people": person_ids + [draft, only_en],
+            "articles": article_ids,
+            "deleted_check": Item.objects.count(),
+        }
+    )
+)

@@ -34,8 +34,10 @@ def source_items(source, token, key, locale=None, preview=True):
     if locale:
         params["locale"] = locale
     answer = requests.get(
-        f"{source.base}/v2/content/{key}/", params=params,
-        headers={"Authorization": f"Token {token}"}, timeout=10,
+        f"{source.base}/v2/content/{key}/",
+        params=params,
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
     )
     assert answer.status_code == 200, answer.text
     return answer.json()["data"][key]
@@ -88,7 +90,9 @@ def media_by_name(item, media_fields):
     }
 
 
-def assert_same_content(api, source, token, target_token, org, keys, locales, media_fields, failed_ids):
+def assert_same_content(
+    api, source, token, target_token, org, keys, locales, media_fields, failed_ids
+):
     ids = mapping(org)
     compared = 0
     for key in keys:
@@ -103,7 +107,8 @@ def assert_same_content(api, source, token, target_token, org, keys, locales, me
                     media_by_name(item, media_fields.get(key, ()))
                     for item in target_items(api, target_token, key, locale, preview)
                 ]
-                assert got == expected, (key, locale, preview)
+                by_id = lambda item: item["meta"]["id"]  # noqa: E731 - ghee ids follow creation order
+                assert sorted(got, key=by_id) == sorted(expected, key=by_id), (key, locale, preview)
                 compared += len(got)
     return compared
 
@@ -117,8 +122,17 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
     # Review first: the inferred schema, with a reason per field.
     schema_file = tmp_path / "schema.yaml"
     out, report, _ = run_import(
-        "--org", "dest", "--keys", "people,articles", "--locales", "en,es",
-        "--source", source.base, "--schema-out", str(schema_file), token=seeded["src_token"],
+        "--org",
+        "dest",
+        "--keys",
+        "people,articles",
+        "--locales",
+        "en,es",
+        "--source",
+        source.base,
+        "--schema-out",
+        str(schema_file),
+        token=seeded["src_token"],
     )
     text = schema_file.read_text()
     assert "# all 12 values are booleans" in text or "booleans" in text
@@ -135,14 +149,37 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
             got = inferred[key][field_key]
             expected_type = "short_text" if spec["type"] == "dropdown" else spec["type"]
             assert (got["type"], got.get("to"), got.get("many", False)) == (
-                expected_type, spec.get("to"), spec.get("many", False)
+                expected_type,
+                spec.get("to"),
+                spec.get("many", False),
             ), (key, field_key, got)
+
+    # Reviewed: `level` is a dropdown, and only a name is required.
+    edited = text.replace(
+        "{key: level, type: short_text, required: true}",
+        "{key: level, type: dropdown, choices: [junior, senior]}",
+    )
+    edited = edited.replace(", required: true}", "}").replace(
+        "{key: name, type: short_text}", "{key: name, type: short_text, required: true}"
+    )
+    assert edited.count("required: true") == 1 and "dropdown" in edited, edited
+    schema_file.write_text(edited)
 
     # The import itself, webhooks off.
     out, report, _ = run_import(
-        "--org", "dest", "--keys", "people,articles", "--locales", "en,es",
-        "--source", source.base, "--schema", str(schema_file), "--no-webhooks",
-        token=seeded["src_token"], expect_failure=True,
+        "--org",
+        "dest",
+        "--keys",
+        "people,articles",
+        "--locales",
+        "en,es",
+        "--source",
+        source.base,
+        "--schema",
+        str(schema_file),
+        "--no-webhooks",
+        token=seeded["src_token"],
+        expect_failure=True,
     )
     people = seeded["people"]
     failures = {(f["source_id"], f["field"]) for f in report["failures"]}
@@ -150,7 +187,11 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
     messages = " ".join(f["message"] for f in report["failures"])
     assert "404" in messages and "not an allowed file type" in messages, messages
     assert report["collections"]["people"] == {
-        "created": 4, "updated": 0, "unchanged": 0, "deleted": 0, "failed": 2
+        "created": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "failed": 2,
     }
     assert report["collections"]["articles"]["created"] == 3
     assert report["media"] == {"downloaded": 2, "failed": 2, "reused": 0}, report["media"]
@@ -158,8 +199,151 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
     assert not OutboxEvent.objects.filter(organization_id=org.pk).exists()
 
     compared = assert_same_content(
-        api, source, seeded["src_token"], reader, org, ["people", "articles"], LOCALES,
-        {"people": ("photo",)}, {people[2], people[3]},
+        api,
+        source,
+        seeded["src_token"],
+        reader,
+        org,
+        ["people", "articles"],
+        LOCALES,
+        {"people": ("photo",)},
+        {people[2], people[3]},
     )
     assert compared >= 20
 
+    # Webhooks were off: no events. Statuses kept: the draft person is served only with preview.
+    published_names = {i["name"] for i in target_items(api, reader, "people", "en", preview=False)}
+    assert "Person 5 en" not in published_names and "Person 1 en" in published_names
+    es_published = {i["name"] for i in target_items(api, reader, "people", "es", preview=False)}
+    assert "Persona 2 borrador" not in es_published
+
+    # A second run changes nothing (the two broken media still fail, and say so).
+    jobs_before = Job.objects.count()
+    out, report, _ = run_import(
+        "--org",
+        "dest",
+        "--keys",
+        "people,articles",
+        "--locales",
+        "en,es",
+        "--source",
+        source.base,
+        "--schema",
+        str(schema_file),
+        token=seeded["src_token"],
+        expect_failure=True,
+    )
+    assert report["collections"]["people"] == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 4,
+        "deleted": 0,
+        "failed": 2,
+    }
+    assert report["collections"]["articles"]["unchanged"] == 3
+    assert Job.objects.count() == jobs_before
+    assert report["media"]["downloaded"] == 0
+
+    # Edits at the source: one person renamed, one article deleted, one person added, the
+    # 404 fixed. The next run updates exactly those.
+    first, article = people[0], seeded["articles"][2]
+    edited = source.shell(EDIT_SOURCE.format(person=first, article=article, broken=people[2]))
+    assert edited.strip().endswith("[]"), edited
+    ids_before = mapping(org)
+    out, report, _ = run_import(
+        "--org",
+        "dest",
+        "--keys",
+        "people,articles",
+        "--locales",
+        "en,es",
+        "--source",
+        source.base,
+        "--schema",
+        str(schema_file),
+        "--delete-missing",
+        token=seeded["src_token"],
+        expect_failure=True,
+    )
+    assert report["collections"]["people"] == {
+        # person 3 created, person 2 updated: its friend (person 3) exists now.
+        "created": 2,
+        "updated": 2,
+        "unchanged": 2,
+        "deleted": 0,
+        "failed": 1,
+    }, report["failures"]
+    assert report["collections"]["articles"] == {
+        # article 2's author (person 3) exists now; article 3 is gone at the source.
+        "created": 0,
+        "updated": 1,
+        "unchanged": 1,
+        "deleted": 1,
+        "failed": 0,
+    }, report
+    after = mapping(org)
+    assert all(after[key] == ids_before[key] for key in ids_before if key in after)
+    assert ("articles", article) not in after
+    assert_same_content(
+        api,
+        source,
+        seeded["src_token"],
+        reader,
+        org,
+        ["people", "articles"],
+        LOCALES,
+        {"people": ("photo",)},
+        {people[3]},
+    )
+
+
+EDIT_SOURCE = """
+from ghee.content.schema.cache import schema_cache
+from ghee.content.write.accept import accept_job
+from ghee.content.write.jobs import run_pending_jobs
+from ghee.content.write.validation import validate_change, validate_create
+from ghee.accounts.models import Organization
+org = Organization.objects.get(slug="src")
+people = schema_cache.get(org.pk, "people")
+articles = schema_cache.get(org.pk, "articles")
+payload = validate_change(people, {{"fields": {{"en": {{"name": "Renamed"}}}}}}, partial=True)
+accept_job(token=None, schema=people, kind="update", payload=payload, item_id={person})
+accept_job(token=None, schema=articles, kind="delete", payload={{}}, item_id={article})
+payload = validate_create(people, {{"status": "published", "fields": [{{"en": {{"name": "New"}}}}]}})
+accept_job(token=None, schema=people, kind="create", payload=payload)
+import os
+photo = os.environ["SEED_MEDIA_BASE"] + "/photo1.png"
+payload = validate_change(people, {{"fields": {{"en": {{"photo": photo}}}}}}, partial=True)
+accept_job(token=None, schema=people, kind="update", payload=payload, item_id={broken})
+run_pending_jobs()
+from ghee.content.models import Job
+print([(j.kind, j.status, j.errors) for j in Job.objects.exclude(status="succeeded")])
+"""
+
+
+def test_an_organization_without_locales_and_a_dry_run(api, reach_source, target_media):
+    source = reach_source
+    org = create_organization("flat", "Flat")
+    reader = create_token(org, "read", "check")[1]
+    args = ("--org", "flat", "--keys", "notes", "--source", source.base)
+    out, report, _ = run_import(*args, "--dry-run", token=source.seeded["plain_token"])
+    assert "Dry run: nothing was changed." in out
+    assert report["collections"]["notes"]["created"] == 4
+    assert not Item.objects.filter(organization=org).exists()
+    assert not MediaAsset.objects.exists()
+
+    out, report, _ = run_import(*args, token=source.seeded["plain_token"])
+    assert report["collections"]["notes"]["created"] == 4
+    assert report["media"]["downloaded"] == 1 and report["media"]["reused"] == 0
+    assert "schema: + collection notes (4 fields)" in out
+    assert_same_content(
+        api,
+        source,
+        source.seeded["plain_token"],
+        reader,
+        org,
+        ["notes"],
+        (),
+        {"notes": ("cover",)},
+        set(),
+    )

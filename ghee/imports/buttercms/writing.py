@@ -51,6 +51,12 @@ def content_hash(item: SourceItem) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+def partial_hash(digest: str) -> str:
+    """Written, but with references to items that were not imported (yet) left out: a
+    later run writes it again once they are."""
+    return "partial:" + digest[:56]
+
+
 @dataclass
 class Mapped:
     row_id: int
@@ -78,6 +84,8 @@ class ItemWriter:
         self.mapping: dict[tuple[str, int], Mapped] = {}
         self.created: set[tuple[str, int]] = set()
         self._warned: set[str] = set()
+        self._dangling = 0  # references left out by the last ``_values``
+        self._quiet = False
         self.resume()
 
     # --- the mapping -----------------------------------------------------------------------
@@ -187,6 +195,9 @@ class ItemWriter:
             digest = content_hash(item)
             if mapped.content_hash == digest:
                 continue
+            if mapped.content_hash == partial_hash(digest) and self._still_dangling(schema, item):
+                self.report.count(item.collection, "unchanged")
+                continue
             batch.append((item, mapped, digest))
             if len(batch) == BATCH:
                 self._replace_batch(schema, batch)
@@ -207,6 +218,8 @@ class ItemWriter:
             if built is None:
                 continue
             by_locale, _ = built
+            if self._dangling:
+                digest = partial_hash(digest)
             bodies = []
             for published in (True, False):
                 locales = [
@@ -285,11 +298,12 @@ class ItemWriter:
             if isinstance(value := values.get(key), str) and value
         ]
 
-    def _values(self, schema: CompiledSchema, item: SourceItem, *, final: bool):
+    def _values(self, schema: CompiledSchema, item: SourceItem, *, final: bool, media=True):
         """{locale: write values} and whether every reference resolved; None if the item
         failed (a media file that could not be imported: reported)."""
         by_locale: dict[str, dict] = {}
         complete, failed = True, False
+        self._dangling = 0
         for source_locale, (source_values, _) in item.versions.items():
             locale = target_locale(schema, source_locale)
             values = {}
@@ -308,7 +322,7 @@ class ItemWriter:
                     complete &= resolved
                     if value is not _LEAVE_OUT:
                         values[key] = value
-                elif spec.type == "media" and isinstance(raw, str) and raw:
+                elif spec.type == "media" and isinstance(raw, str) and raw and media:
                     result = self.media.result(raw)
                     if isinstance(result, str):
                         values[key] = result
@@ -336,6 +350,9 @@ class ItemWriter:
             if ghee_id is not None:
                 ids.append(ghee_id)
             elif final:
+                self._dangling += 1
+                if self._quiet:
+                    continue
                 self.report.warn(
                     f"{item.collection} {item.source_id} ({locale or 'no locale'}), field "
                     f"{spec.key}: references {target[0]} {target[1]}, which was not imported "
@@ -348,6 +365,15 @@ class ItemWriter:
         if spec.many:
             return ids, True
         return (ids[0] if ids else None), True
+
+    def _still_dangling(self, schema: CompiledSchema, item: SourceItem) -> bool:
+        """Whether an item written without some references still cannot have them."""
+        self._quiet = True
+        try:
+            self._values(schema, item, final=True, media=False)
+        finally:
+            self._quiet = False
+        return self._dangling > 0
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
