@@ -166,7 +166,7 @@ print(
             "src_token": create_token(src, "read", "import test")[1],
             "src_write": create_token(src, "write", "import test")[1],
             "plain_token": create_token(plain, "read", "import test")[1],
-            "people": person_ids + [draft, only_en],
+            "people": [*person_ids, draft, only_en],
             "articles": article_ids,
             "deleted_check": Item.objects.count(),
         }

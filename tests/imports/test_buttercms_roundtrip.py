@@ -219,7 +219,7 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
 
     # A second run changes nothing (the two broken media still fail, and say so).
     jobs_before = Job.objects.count()
-    out, report, _ = run_import(
+    _, report, _ = run_import(
         "--org",
         "dest",
         "--keys",
@@ -250,7 +250,7 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
     edited = source.shell(EDIT_SOURCE.format(person=first, article=article, broken=people[2]))
     assert edited.strip().endswith("[]"), edited
     ids_before = mapping(org)
-    out, report, _ = run_import(
+    _, report, _ = run_import(
         "--org",
         "dest",
         "--keys",
@@ -309,7 +309,8 @@ articles = schema_cache.get(org.pk, "articles")
 payload = validate_change(people, {{"fields": {{"en": {{"name": "Renamed"}}}}}}, partial=True)
 accept_job(token=None, schema=people, kind="update", payload=payload, item_id={person})
 accept_job(token=None, schema=articles, kind="delete", payload={{}}, item_id={article})
-payload = validate_create(people, {{"status": "published", "fields": [{{"en": {{"name": "New"}}}}]}})
+new = {{"status": "published", "fields": [{{"en": {{"name": "New"}}}}]}}
+payload = validate_create(people, new)
 accept_job(token=None, schema=people, kind="create", payload=payload)
 import os
 photo = os.environ["SEED_MEDIA_BASE"] + "/photo1.png"

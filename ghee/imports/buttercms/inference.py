@@ -41,7 +41,8 @@ HTML = re.compile(
 )
 URL = re.compile(r"^https?://[^\s]{1,2000}$")
 MEDIA_EXTENSIONS = frozenset(
-    "png jpg jpeg gif webp svg avif bmp ico tif tiff pdf mp4 webm mov mp3 wav ogg".split()
+    {"png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp", "ico", "tif", "tiff"}
+    | {"pdf", "mp4", "webm", "mov", "mp3", "wav", "ogg"}
 )
 BUTTERCMS_CDN_HOSTS = frozenset({"cdn.buttercms.com"})
 LONG_TEXT = 255
@@ -160,7 +161,7 @@ def choose(stats: FieldStats, collection: str) -> FieldChoice:
             f"{where}: never seen with a value; short_text by default (check it)",
         )
     if set(kinds) == {"reference"}:
-        target, hits = stats.targets.most_common(1)[0]
+        target = stats.targets.most_common(1)[0][0]
         data = {"key": stats.key, "type": "reference", "to": target}
         many = stats.lists > 0
         if many:
@@ -168,7 +169,8 @@ def choose(stats: FieldStats, collection: str) -> FieldChoice:
         shape = "lists of reference URIs" if many else "reference URIs"
         warning = ""
         if len(stats.targets) > 1:
-            warning = f"{where}: references name several collections {sorted(stats.targets)}; chose {target}"
+            named = sorted(stats.targets)
+            warning = f"{where}: references name several collections {named}; chose {target}"
         return FieldChoice(data, f"{stats.values} values are {shape} naming {target}", warning)
     if len(kinds) == 1 and next(iter(kinds)) in SIMPLE:
         kind = next(iter(kinds))
@@ -187,7 +189,7 @@ def choose(stats: FieldStats, collection: str) -> FieldChoice:
             chosen = "short_text"
             reason = f"all {count} values are short single-line strings"
         return FieldChoice({"key": stats.key, "type": chosen}, reason)
-    kind, hits = kinds.most_common(1)[0]
+    kind = kinds.most_common(1)[0][0]
     chosen = SIMPLE.get(kind, "short_text")
     mixed = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
     return FieldChoice(

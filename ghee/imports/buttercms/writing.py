@@ -18,6 +18,7 @@ Two passes make references work whatever their direction (cycles included):
 An item counts as done when the mapping row holds the hash of its source content.
 """
 
+import contextlib
 import hashlib
 import json
 import time
@@ -277,10 +278,8 @@ class ItemWriter:
             return
         job_ids = []
         for source_id, mapped in gone:
-            try:
+            with contextlib.suppress(ItemNotFound):  # deleted in ghee already
                 job_ids.append(self._accept(schema, JobKind.DELETE, {}, mapped.item_id))
-            except ItemNotFound:
-                pass  # deleted in ghee already
             ImportedItem.objects.filter(pk=mapped.row_id).delete()
             del self.mapping[(schema.collection_key, source_id)]
             self.report.count(schema.collection_key, "deleted")
@@ -314,7 +313,8 @@ class ItemWriter:
                 if spec is None:
                     self._warn_once(
                         f"{item.collection}.{key}",
-                        f"{item.collection}.{key}: not a field of the schema; its values are not imported",
+                        f"{item.collection}.{key}: not a field of the schema; "
+                        "its values are not imported",
                     )
                     continue
                 if spec.type == "reference":

@@ -18,7 +18,7 @@ from ghee.imports.buttercms.importer import ImportFailed, ImportOptions, run_imp
 from ghee.imports.buttercms.report import OUTCOMES, Report
 from ghee.imports.buttercms.source import DEFAULT_SOURCE, ButterSource, SourceError
 
-TOKEN_VARIABLE = "GHEE_BUTTERCMS_READ_TOKEN"
+TOKEN_VARIABLE = "GHEE_BUTTERCMS_READ_TOKEN"  # noqa: S105 - a variable name, not a token
 MAX_LISTED_FAILURES = 50
 
 
@@ -184,7 +184,8 @@ class Command(GheeCommand):
             write(f"failed: {where}: {failure['message']}")
         if len(report.failures) > MAX_LISTED_FAILURES:
             write(
-                f"... and {len(report.failures) - MAX_LISTED_FAILURES} more failures (--report FILE lists all)"
+                f"... and {len(report.failures) - MAX_LISTED_FAILURES} more failures "
+                "(--report FILE lists all)"
             )
         if report.dry_run:
             write("Dry run: nothing was changed.")
