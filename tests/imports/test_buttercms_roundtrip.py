@@ -121,7 +121,7 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
 
     # Review first: the inferred schema, with a reason per field.
     schema_file = tmp_path / "schema.yaml"
-    out, report, _ = run_import(
+    _, report, _ = run_import(
         "--org",
         "dest",
         "--keys",
@@ -166,7 +166,7 @@ def test_import_from_a_live_ghee_round_trips_and_resyncs(api, reach_source, targ
     schema_file.write_text(edited)
 
     # The import itself, webhooks off.
-    out, report, _ = run_import(
+    _, report, _ = run_import(
         "--org",
         "dest",
         "--keys",
