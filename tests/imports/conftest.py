@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.media.conftest import media_storage
 from tests.media.samples import png_bytes
 from tests.media.servers import LoopbackServer
 from tests.test_cli import clean_env, free_port, ghee, wait_until_serving
@@ -92,19 +93,8 @@ def reach_source(settings, source, media_server):
     return source
 
 
-@pytest.fixture
-def target_media(settings, tmp_path):
-    root = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "ghee.media.storage.MediaFileStorage",
-            "OPTIONS": {"location": root, "base_url": f"{settings.PUBLIC_URL}/media/"},
-        },
-    }
-    settings.MEDIA_ROOT = root
-    settings.GHEE_MEDIA_TMP_DIR = tmp_path / "tmp"
-    return root
+# Local media storage and download space in the test's own directory (the media tests' fixture).
+target_media = media_storage
 
 
 def run_import(*args, token: str, expect_failure: bool = False) -> tuple[str, dict, Path]:
