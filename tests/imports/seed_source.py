@@ -7,7 +7,7 @@ import json
 import os
 
 from ghee.accounts.services import create_organization, create_token
-from ghee.content.models import Item, ItemLocale, Job
+from ghee.content.models import ItemLocale, Job
 from ghee.content.schema.cache import schema_cache
 from ghee.content.schema.services import apply_schema
 from ghee.content.write.accept import accept_job
@@ -160,15 +160,60 @@ note_ids = run(
 run(notes, "update", {"fields": {"related": note_ids[:2]}}, note_ids[2])
 run(notes, "create", {"status": "draft", "fields": [{"title": "Draft note", "count": 0}]})
 
+# The organization docs/migrate-from-buttercms.md imports from.
+butter = create_organization("butter", "Butter", locales=["en", "es"])
+apply_schema(
+    butter,
+    {
+        "collections": [
+            {"key": "departments", "fields": [{"key": "name", "type": "short_text"}]},
+            {
+                "key": "team_members",
+                "fields": [
+                    {"key": "name", "type": "short_text"},
+                    {"key": "photo", "type": "media"},
+                    {"key": "department", "type": "reference", "to": "departments"},
+                ],
+            },
+        ]
+    },
+)
+departments = schema_cache.get(butter.pk, "departments")
+team = schema_cache.get(butter.pk, "team_members")
+[engineering] = run(
+    departments,
+    "create",
+    {
+        "status": "published",
+        "fields": [{"en": {"name": "Engineering"}, "es": {"name": "Ingeniería"}}],
+    },
+)
+run(
+    team,
+    "create",
+    {
+        "status": "published",
+        "fields": [
+            {
+                "en": {"name": "Ada", "photo": f"{MEDIA}/photo1.png", "department": engineering},
+                "es": {
+                    "name": "Ada (es)",
+                    "photo": f"{MEDIA}/photo1.png",
+                    "department": engineering,
+                },
+            },
+        ],
+    },
+)
+
 print(
     json.dumps(
         {
+            "butter_token": create_token(butter, "read", "docs")[1],
             "src_token": create_token(src, "read", "import test")[1],
-            "src_write": create_token(src, "write", "import test")[1],
             "plain_token": create_token(plain, "read", "import test")[1],
             "people": [*person_ids, draft, only_en],
             "articles": article_ids,
-            "deleted_check": Item.objects.count(),
         }
     )
 )

@@ -308,3 +308,49 @@ def test_an_organization_without_locales_and_a_dry_run(api, reach_source, target
         {"notes": ("cover",)},
         set(),
     )
+
+
+def test_an_interrupted_import_resumes_without_creating_anything_twice(
+    api, reach_source, target_media, monkeypatch
+):
+    """Stopped (Ctrl-C) right after its create jobs were accepted, before they ran: the
+    next run finishes those jobs, adopts their items, and creates nothing twice."""
+    from django.core.management import call_command
+
+    from ghee.imports.buttercms import writing
+
+    source = reach_source
+    org = create_organization("flat", "Flat")
+    reader = create_token(org, "read", "check")[1]
+    args = ("--org", "flat", "--keys", "notes", "--source", source.base)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writing, "run_pending_jobs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        call_command(
+            "import", "buttercms", *args, "--token", source.seeded["plain_token"], "--no-progress"
+        )
+    waiting = ImportedItem.objects.filter(organization=org, item__isnull=True)
+    assert waiting.count() == 4 and not Item.objects.filter(organization=org).exists()
+
+    monkeypatch.undo()
+    _, report, _ = run_import(*args, token=source.seeded["plain_token"])
+    assert Item.objects.filter(organization=org).count() == 4
+    assert not ImportedItem.objects.filter(organization=org, item__isnull=True).exists()
+    assert report["collections"]["notes"]["created"] == 4
+    assert report["collections"]["notes"]["updated"] == 0
+    assert_same_content(
+        api,
+        source,
+        source.seeded["plain_token"],
+        reader,
+        org,
+        ["notes"],
+        (),
+        {"notes": ("cover",)},
+        set(),
+    )
+    _, report, _ = run_import(*args, token=source.seeded["plain_token"])
+    assert report["collections"]["notes"]["unchanged"] == 4

@@ -96,15 +96,22 @@ class ItemWriter:
 
     def resume(self) -> None:
         """Load the mapping; settle rows an interrupted run left waiting for their job."""
-        waiting = list(self._rows().filter(item__isnull=True).values_list("id", "job_id"))
+        waiting = list(
+            self._rows()
+            .filter(item__isnull=True)
+            .values_list("id", "job_id", "collection_key", "source_id")
+        )
         if waiting and not self.dry_run:
-            jobs = self.finish_jobs([job_id for _, job_id in waiting if job_id])
-            for row_id, job_id in waiting:
+            jobs = self.finish_jobs([job_id for _, job_id, _, _ in waiting if job_id])
+            for row_id, job_id, key, source_id in waiting:
                 job = jobs.get(job_id)
                 if job is not None and job.status == JobStatus.SUCCEEDED:
                     ImportedItem.objects.filter(pk=row_id).update(
                         item_id=job.result["item_ids"][0], job_id=None
                     )
+                    # Created by the run that was interrupted; completed by this one.
+                    self.created.add((key, source_id))
+                    self.report.count(key, "created")
                 else:  # never accepted, or failed: this run creates it again
                     ImportedItem.objects.filter(pk=row_id).delete()
         # An item deleted in ghee since (by hand, or its collection pruned) is created again.
