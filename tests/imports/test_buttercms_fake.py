@@ -111,3 +111,59 @@ def test_a_wrong_token_is_one_clear_error_that_does_not_echo_it(fake_buttercms):
         )
     assert "HTTP 401 (Invalid token.)" in str(caught.value)
     assert "wrong-secret" not in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_referenced_collections_are_reported_or_followed(fake_buttercms):
+    create_organization("moved", "Moved")
+    fake_buttercms.routes.pop("/v2/content/navigation_menu_item/")  # not asked for: not read
+    args = ("--org", "moved", "--keys", "navigation_menu", "--source", fake_buttercms.url(""))
+    out, report, _ = run_import(*args, "--dry-run", token="butter-read")
+    assert (
+        "references name collection navigation_menu_item, which was not listed: add it to "
+        "--keys or use --follow-references"
+    ) in report["warnings"]
+    assert (
+        "navigation_menu.menu_items: references navigation_menu_item, which is not imported" in out
+    )
+
+    fake_buttercms.routes.clear()
+    for key in ("navigation_menu", "navigation_menu_item"):
+        fake_buttercms.serve(
+            f"/v2/content/{key}/",
+            json.dumps(PAGES[key]).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+    _, report, _ = run_import(*args, "--follow-references", token="butter-read")
+    assert report["collections"]["navigation_menu_item"]["created"] == 3
+    assert report["collections"]["navigation_menu"]["created"] == 1
+    assert not report["warnings"]
+
+
+@pytest.mark.django_db
+def test_a_spent_quota_stops_with_the_wait_it_asked_for(fake_buttercms):
+    create_organization("moved", "Moved")
+    fake_buttercms.serve(
+        "/v2/content/navigation_menu/",
+        b'{"detail": "API Calls limit reached."}',
+        status=429,
+        headers={"Content-Type": "application/json", "Retry-After": "86400"},
+    )
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "import",
+            "buttercms",
+            "--org",
+            "moved",
+            "--keys",
+            "navigation_menu",
+            "--source",
+            fake_buttercms.url(""),
+            "--token",
+            "butter-read",
+            "--no-progress",
+        )
+    assert "the source asks to wait 86400 s, longer than --max-wait 120 s" in str(caught.value)
