@@ -167,3 +167,30 @@ def test_a_spent_quota_stops_with_the_wait_it_asked_for(fake_buttercms):
             "--no-progress",
         )
     assert "the source asks to wait 86400 s, longer than --max-wait 120 s" in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_the_token_can_come_from_stdin(fake_buttercms, monkeypatch):
+    import io
+
+    from django.core.management import call_command
+
+    create_organization("moved", "Moved")
+    monkeypatch.setattr("sys.stdin", io.StringIO("butter-read\n"))
+    out = io.StringIO()
+    call_command(
+        "import",
+        "buttercms",
+        "--org",
+        "moved",
+        "--keys",
+        "navigation_menu_item",
+        "--source",
+        fake_buttercms.url(""),
+        "--token-stdin",
+        "--no-progress",
+        "--dry-run",
+        stdout=out,
+    )
+    assert "navigation_menu_item  3" in out.getvalue()
+    assert "butter-read" not in out.getvalue()

@@ -16,6 +16,7 @@ import yaml
 
 from ghee.accounts.services import create_organization, create_token
 from ghee.content.models import Item, Job
+from ghee.content.schema.services import apply_schema, export_schema
 from ghee.core.models import OutboxEvent
 from ghee.imports.buttercms.inference import reference_target
 from ghee.imports.models import ImportedItem
@@ -307,6 +308,18 @@ def test_an_organization_without_locales_and_a_dry_run(api, reach_source, target
         (),
         {"notes": ("cover",)},
         set(),
+    )
+
+    # Edited in ghee since (the label, a limit): a re-run keeps ghee's schema.
+    edited = export_schema(org)
+    edited["collections"][0]["label"] = "title"
+    edited["collections"][0]["fields"][1]["max"] = 1000
+    apply_schema(org, edited)
+    _, report, _ = run_import(*args, token=source.seeded["plain_token"])
+    assert export_schema(org) == edited
+    assert report["collections"]["notes"]["unchanged"] == 4
+    assert (
+        "notes: exists in ghee, its schema is kept (--schema FILE changes it)" in report["warnings"]
     )
 
 

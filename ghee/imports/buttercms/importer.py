@@ -75,10 +75,8 @@ def run_import(options: ImportOptions, progress=None, say: Callable[[str], None]
         document = _schema(options, inference, keys, report)
         if document is None:  # --schema-out: written for review, nothing imported
             return report
-        keys = [c["key"] for c in document["collections"] if c["key"] in keys]
+        keys = [key for key in keys if _in_schema(org, document, key)]
         _apply(org, document, report, options.dry_run)
-        if options.dry_run and not Collection.objects.filter(organization=org).exists():
-            say("Dry run: the schema is not applied yet, so item changes cannot be computed.")
         writer = ItemWriter(
             org,
             source.base_url,
@@ -161,24 +159,32 @@ def _source_id(item: dict) -> int | None:
 
 
 def _schema(options: ImportOptions, inference: Inference, keys: list[str], report) -> dict | None:
-    if options.schema is not None:
-        listed = {
-            c.get("key") for c in options.schema.get("collections") or [] if isinstance(c, dict)
-        }
-        for key in keys:
-            if key not in listed:
-                report.warn(f"{key}: not in the --schema document; its items are not imported")
-        return options.schema
     existing = set(
         Collection.objects.filter(organization=options.organization).values_list("key", flat=True)
     )
+    if options.schema is not None:
+        collections = options.schema.get("collections")
+        listed = {c.get("key") for c in collections or [] if isinstance(c, dict)}
+        for key in keys:
+            if key not in listed and key not in existing:
+                report.warn(f"{key}: not in the --schema document; its items are not imported")
+        return options.schema
     inferred = infer_schema(inference, keys, set(keys) | existing, options.source.base_url)
     for warning in inferred.warnings:
         report.warn(warning)
     if options.schema_out is not None:
         options.schema_out.write_text(inferred.text, encoding="utf-8")
         return None
-    return inferred.data
+    # A collection ghee already has keeps its schema (it may have been edited since the
+    # first run: a dropdown, a required flag); only --schema changes it.
+    for key in sorted(existing & set(keys)):
+        report.warn(f"{key}: exists in ghee, its schema is kept (--schema FILE changes it)")
+    return {"collections": [c for c in inferred.data["collections"] if c["key"] not in existing]}
+
+
+def _in_schema(org: Organization, document: dict, key: str) -> bool:
+    listed = any(c.get("key") == key for c in document["collections"] if isinstance(c, dict))
+    return listed or Collection.objects.filter(organization=org, key=key).exists()
 
 
 def _apply(org: Organization, document: dict, report, dry_run: bool) -> None:
