@@ -220,6 +220,7 @@ class ItemWriter:
             return
         self.media.fetch(self._media_urls(schema, [item for item, _, _ in batch]))
         accepted: dict[int, list[int]] = {}  # item id -> its job ids
+        references = {key for key, spec in schema.fields.items() if spec.type == "reference"}
         ready: list[tuple[SourceItem, Mapped, str]] = []
         for item, mapped, digest in batch:
             built = self._values(schema, item, final=True)
@@ -228,6 +229,14 @@ class ItemWriter:
             by_locale, _ = built
             if self._dangling:
                 digest = partial_hash(digest)
+            # Created by this run with all its other values: only the references (and the
+            # statuses) are left to set, a PATCH; an item changed at the source is replaced.
+            new = (item.collection, item.source_id) in self.created
+            if new:
+                by_locale = {
+                    locale: {k: v for k, v in values.items() if k in references}
+                    for locale, values in by_locale.items()
+                }
             bodies = []
             for published in (True, False):
                 locales = [
@@ -245,14 +254,14 @@ class ItemWriter:
                 )
                 bodies.append({"status": status, "fields": fields})
             try:
-                payloads = [validate_change(schema, body, partial=False) for body in bodies]
+                payloads = [validate_change(schema, body, partial=new) for body in bodies]
             except BodyInvalid as exc:
                 self.report.fail_invalid(item, exc.detail.get("fields", exc.detail))
                 continue
             try:
+                kind = JobKind.UPDATE if new else JobKind.REPLACE
                 accepted[mapped.item_id] = [
-                    self._accept(schema, JobKind.REPLACE, payload, mapped.item_id)
-                    for payload in payloads
+                    self._accept(schema, kind, payload, mapped.item_id) for payload in payloads
                 ]
             except ItemNotFound:
                 self.report.fail(item, None, None, "its ghee item was deleted during the import")
