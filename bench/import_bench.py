@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/import_bench.py                        # 10,000 items, 1,000 media
     .venv/bin/python bench/import_bench.py --items 1000 --media 100
+    .venv/bin/python bench/import_bench.py --refs backward        # references resolved at once
 
 A fake ButterCMS (pages of 100 items in ButterCMS's shape, generated on request so the
 server holds nothing) and a media server (1,000 distinct small PNGs) run in this process on
@@ -38,8 +39,13 @@ def png(n: int) -> bytes:
     return out.getvalue()
 
 
-def serve(items: int, media: int) -> tuple[ThreadingHTTPServer, int]:
+def serve(items: int, media: int, refs: str = "forward") -> tuple[ThreadingHTTPServer, int]:
     images = {n: png(n) for n in range(media)}
+
+    def target(n: int) -> int:
+        """Each item refers to the next (created after it: set by the second pass) or to
+        the one before (created already: set at once)."""
+        return (n + 1) % items + 1 if refs == "forward" else (n - 1) % items + 1
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -69,7 +75,7 @@ def serve(items: int, media: int) -> tuple[ThreadingHTTPServer, int]:
                     "body": f"Line one of {n}\nline two",
                     "rank": n,
                     "photo": f"http://127.0.0.1:{port}/media/{n % media}.png",
-                    "next": f"/v2/content/?keys=things[_id={(n + 1) % items + 1}]",
+                    "next": f"/v2/content/?keys=things[_id={target(n)}]",
                 }
                 for n in range((page - 1) * size, min(page * size, items))
             ]
@@ -136,12 +142,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--media", type=int, default=1_000)
+    parser.add_argument("--refs", choices=("forward", "backward"), default="forward")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    server, port = serve(args.items, args.media)
+    server, port = serve(args.items, args.media, args.refs)
     with tempfile.TemporaryDirectory() as data:
         env = {
             k: v for k, v in os.environ.items() if not k.startswith("GHEE_") and k != "DATABASE_URL"

@@ -92,6 +92,8 @@ def run_import(options: ImportOptions, progress=None, say: Callable[[str], None]
                 report.count(key, "created", spool.count(key))
                 continue
             schemas[key] = schema
+        schemas = {key: schemas[key] for key in targets_first(schemas)}
+        for key, schema in schemas.items():
             say(f"{key}: writing {spool.count(key)} items")
             writer.create_new(schema, spool.items(key))
         for key, schema in schemas.items():
@@ -100,6 +102,27 @@ def run_import(options: ImportOptions, progress=None, say: Callable[[str], None]
             for key, schema in schemas.items():
                 writer.delete_missing(schema, {item.source_id for item in spool.items(key)})
     return report
+
+
+def targets_first(schemas: dict) -> list[str]:
+    """The collections, each after the ones its references point to (where a cycle allows):
+    the fewer references left for the second pass, the fewer jobs."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(key: str) -> None:
+        if key in ordered or key in visiting or key not in schemas:
+            return
+        visiting.add(key)
+        for spec in schemas[key].fields.values():
+            if spec.reference_key and spec.reference_key != key:
+                visit(spec.reference_key)
+        visiting.discard(key)
+        ordered.append(key)
+
+    for key in schemas:
+        visit(key)
+    return ordered
 
 
 def _check_locales(org: Organization, locales: list[str]) -> None:
