@@ -49,6 +49,17 @@ def fake_buttercms(settings):
     server.close()
 
 
+def failed_import(fake, token: str) -> str:
+    """The one-line error of an import of navigation_menu that cannot run."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    args = ("--keys", "navigation_menu", "--source", fake.url(""), "--no-progress")
+    with pytest.raises(CommandError) as caught:
+        call_command("import", "buttercms", "--org", "moved", *args, "--token", token)
+    return str(caught.value)
+
+
 @pytest.mark.django_db
 def test_buttercms_shapes_import_through_a_429_and_a_503(fake_buttercms, api):
     org = create_organization("moved", "Moved")
@@ -92,25 +103,9 @@ def test_buttercms_shapes_import_through_a_429_and_a_503(fake_buttercms, api):
 def test_a_wrong_token_is_one_clear_error_that_does_not_echo_it(fake_buttercms):
     create_organization("moved", "Moved")
     fake_buttercms.routes.pop("/v2/content/navigation_menu_item/")
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError) as caught:
-        call_command(
-            "import",
-            "buttercms",
-            "--org",
-            "moved",
-            "--keys",
-            "navigation_menu",
-            "--source",
-            fake_buttercms.url(""),
-            "--token",
-            "wrong-secret",
-            "--no-progress",
-        )
-    assert "HTTP 401 (Invalid token.)" in str(caught.value)
-    assert "wrong-secret" not in str(caught.value)
+    error = failed_import(fake_buttercms, "wrong-secret")
+    assert "HTTP 401 (Invalid token.)" in error
+    assert "wrong-secret" not in error
 
 
 @pytest.mark.django_db
@@ -149,24 +144,8 @@ def test_a_spent_quota_stops_with_the_wait_it_asked_for(fake_buttercms):
         status=429,
         headers={"Content-Type": "application/json", "Retry-After": "86400"},
     )
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError) as caught:
-        call_command(
-            "import",
-            "buttercms",
-            "--org",
-            "moved",
-            "--keys",
-            "navigation_menu",
-            "--source",
-            fake_buttercms.url(""),
-            "--token",
-            "butter-read",
-            "--no-progress",
-        )
-    assert "the source asks to wait 86400 s, longer than --max-wait 120 s" in str(caught.value)
+    error = failed_import(fake_buttercms, "butter-read")
+    assert "the source asks to wait 86400 s, longer than --max-wait 120 s" in error
 
 
 @pytest.mark.django_db

@@ -126,7 +126,7 @@ def targets_first(schemas: dict) -> list[str]:
 
 
 def _check_locales(org: Organization, locales: list[str]) -> None:
-    known = list(org.locales.values_list("code", flat=True)) if hasattr(org, "locales") else []
+    known = list(org.locales.values_list("code", flat=True))
     missing = [code for code in locales if code not in known]
     if missing:
         have = ", ".join(known) or "none"

@@ -29,8 +29,6 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ghee.content.schema.document import default_name
-
 REFERENCE_URI = re.compile(r"^/v2/content/\?keys=([A-Za-z0-9][A-Za-z0-9_-]*)\[_id=(\d+)\]$")
 ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -296,7 +294,3 @@ def _scalar(value: str) -> str:
         .removesuffix("\n...")
         .strip()
     )
-
-
-def display_name(key: str) -> str:
-    return default_name(key)

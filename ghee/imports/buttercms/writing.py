@@ -30,7 +30,6 @@ from django.db import transaction
 from ghee.accounts.models import Organization
 from ghee.content.choices import ItemStatus, JobKind, JobStatus
 from ghee.content.models import Job
-from ghee.content.schema.cache import schema_cache
 from ghee.content.schema.compiled import CompiledSchema
 from ghee.content.write.accept import ItemNotFound, accept_job
 from ghee.content.write.jobs import run_pending_jobs
@@ -436,7 +435,3 @@ def target_locale(schema: CompiledSchema, source_locale: str) -> str:
 def _nested(exc: BodyInvalid) -> bool:
     fields = exc.detail.get("fields")
     return isinstance(fields, dict) and isinstance(fields.get("0"), dict)
-
-
-def schema_for(organization: Organization, key: str) -> CompiledSchema | None:
-    return schema_cache.get(organization.pk, key)

@@ -114,7 +114,7 @@ class Command(GheeCommand):
         )
         if not import_options.keys:
             raise CommandError("--keys names no collection")
-        progress = None if options["no_progress"] else _progress(self.stderr._out)
+        progress = None if options["no_progress"] else _progress(sys.stderr)
         try:
             report = run_import(import_options, progress, say=self.stdout.write)
         except (ImportFailed, SourceError) as exc:
