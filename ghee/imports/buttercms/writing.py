@@ -83,6 +83,7 @@ class ItemWriter:
         self.dry_run = dry_run
         self.mapping: dict[tuple[str, int], Mapped] = {}
         self.created: set[tuple[str, int]] = set()
+        self.resumed: set[tuple[str, int]] = set()
         self._warned: set[str] = set()
         self._dangling = 0  # references left out by the last ``_values``
         self._quiet = False
@@ -108,8 +109,9 @@ class ItemWriter:
                     ImportedItem.objects.filter(pk=row_id).update(
                         item_id=job.result["item_ids"][0], job_id=None
                     )
-                    # Created by the run that was interrupted; completed by this one.
-                    self.created.add((key, source_id))
+                    # Created by the run that was interrupted (with the values of then:
+                    # pass 2 replaces them whole); counted as created by this one.
+                    self.resumed.add((key, source_id))
                     self.report.count(key, "created")
                 else:  # never accepted, or failed: this run creates it again
                     ImportedItem.objects.filter(pk=row_id).delete()
@@ -277,7 +279,7 @@ class ItemWriter:
             ImportedItem.objects.filter(pk=mapped.row_id).update(content_hash=digest)
             mapped.content_hash = digest
             key = (item.collection, item.source_id)
-            if key not in self.created:
+            if key not in self.created and key not in self.resumed:
                 self.report.count(item.collection, "updated")
 
     # --- delete what the source no longer has ----------------------------------------------
