@@ -348,6 +348,11 @@ GHEE_READ_MAX_PARAMETERS = _env_int("GHEE_READ_MAX_PARAMETERS", 50)
 GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 10)
 GHEE_READ_MAX_KEYS = _env_int("GHEE_READ_MAX_KEYS", 20)
 GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
+# --- Read expansion limits (issue 20): what one read's response may hold, counted while it
+# is built (docs/read-api.md, "Limits"): item objects and reference URIs each time they
+# appear, and the JSON's estimated size. Past either: a 400 saying how to narrow the read.
+GHEE_READ_MAX_RESPONSE_OBJECTS = _env_int("GHEE_READ_MAX_RESPONSE_OBJECTS", 100_000)
+GHEE_READ_MAX_RESPONSE_BYTES = _env_int("GHEE_READ_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)
 # Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
 # Retry-After. Writes, workers and the dashboard never run under it.
 GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)
