@@ -12,9 +12,10 @@ unpacks it later. ``check_entries`` and ``check_members`` refuse, with a reason 
   more than ``GHEE_MEDIA_MAX_EXPANSION`` times the file's size once past
   ``EXPANSION_FLOOR``; entries whose data overlap (the "zip bomb without recursion" trick,
   where every entry inflates the same compressed bytes);
-- then every entry is inflated in pieces and counted: an entry that yields more or fewer
-  bytes than it declares, fails its CRC, or makes the total pass the cap is refused, as is
-  an archive whose inflation outlasts ``GHEE_MEDIA_CHECK_SECONDS``.
+- then every entry is inflated from its raw bytes in 64 KiB pieces and counted: an entry
+  that yields more than it declares (a bomb lying about its size) or makes the total pass
+  the cap is refused as too large, one that yields less or fails its CRC as damaged, and so
+  is an archive whose inflation outlasts ``GHEE_MEDIA_CHECK_SECONDS``.
 
 The work is bounded by the caps, never by what the archive claims.
 """
@@ -23,6 +24,7 @@ import itertools
 import struct
 import time
 import zipfile
+import zlib
 from typing import BinaryIO
 
 from django.conf import settings
@@ -35,6 +37,7 @@ _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP64_END = b"PK\x06\x06"
 _ENTRY = b"PK\x01\x02"
 _ENTRY_SIZE = 46
+_LOCAL = b"PK\x03\x04"
 _LOCAL_HEADER_SIZE = 30
 _PIECE = 64 * 1024
 
@@ -53,13 +56,13 @@ def check_entries(file: BinaryIO, size: int) -> None:
     max_entries = settings.GHEE_MEDIA_MAX_ARCHIVE_ENTRIES
     declared, directory_offset = _end_record(file, size)
     if declared > max_entries:
-        raise _too_many(max_entries, f"declares {declared}")
+        raise _too_many(max_entries, f"declares {declared} entries")
     counted = _count_entries(file, directory_offset, max_entries + 1)
     if counted > max_entries:
-        raise _too_many(max_entries, "has more")
+        raise _too_many(max_entries, f"has more than {max_entries} entries")
 
 
-def check_members(archive: zipfile.ZipFile, size: int) -> None:
+def check_members(file: BinaryIO, archive: zipfile.ZipFile, size: int) -> None:
     """The declared and the actual unpacked sizes of an opened archive, within the caps."""
     cap = min(settings.GHEE_MEDIA_MAX_UNPACKED_BYTES, expansion_cap(size))
     infos = archive.infolist()
@@ -67,25 +70,73 @@ def check_members(archive: zipfile.ZipFile, size: int) -> None:
     if declared > cap:
         raise _too_large(cap, f"declares {declared} bytes unpacked")
     _check_no_overlap(infos)
-    deadline = time.monotonic() + settings.GHEE_MEDIA_CHECK_SECONDS
-    unpacked = 0
+    budget = _Budget(cap, time.monotonic() + settings.GHEE_MEDIA_CHECK_SECONDS)
     for info in infos:
-        if info.is_dir():
-            continue
-        produced = 0
         try:
-            with archive.open(info) as member:
-                while piece := member.read(_PIECE):
-                    produced += len(piece)
-                    unpacked += len(piece)
-                    if unpacked > cap:
-                        raise _too_large(cap, "unpacks to more")
-                    if time.monotonic() > deadline:
-                        raise ArchiveRefused("the archive takes too long to check")
-        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, ValueError) as exc:
+            _inflate(file, info, budget)
+        except zlib.error as exc:
             raise ArchiveRefused(f"the archive is damaged ({info.filename[:100]!r})") from exc
-        if produced != info.file_size:
-            raise ArchiveRefused(f"the archive is damaged ({info.filename[:100]!r})")
+
+
+class _Budget:
+    def __init__(self, cap: int, deadline: float) -> None:
+        self.cap, self.deadline, self.unpacked = cap, deadline, 0
+
+    def spend(self, produced: int) -> None:
+        self.unpacked += produced
+        if self.unpacked > self.cap:
+            raise _too_large(self.cap, f"unpacks to more than {self.cap} bytes")
+        if time.monotonic() > self.deadline:
+            raise ArchiveRefused("the archive takes too long to check")
+
+
+def _inflate(file: BinaryIO, info: zipfile.ZipInfo, budget: _Budget) -> None:
+    """Inflate one entry from its raw bytes (not through ``zipfile``, which stops at the
+    declared size and so cannot see an entry that unpacks to more), counting every byte."""
+    damaged = ArchiveRefused(f"the archive is damaged ({info.filename[:100]!r})")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ArchiveRefused(f"the archive uses an unsupported compression ({info.compress_type})")
+    file.seek(info.header_offset)
+    local = file.read(_LOCAL_HEADER_SIZE)
+    if len(local) < _LOCAL_HEADER_SIZE or local[:4] != _LOCAL:
+        raise damaged
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    file.seek(info.header_offset + _LOCAL_HEADER_SIZE + name_length + extra_length)
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    remaining = info.compress_size
+    counter = _EntryCounter(info, budget)
+    while remaining > 0:
+        data = file.read(min(_PIECE, remaining))
+        if not data:
+            raise damaged
+        remaining -= len(data)
+        while data:
+            out = inflater.decompress(data, _PIECE) if inflater else data
+            data = inflater.unconsumed_tail if inflater else b""
+            counter.add(out)
+            if not out and data:
+                raise damaged  # no progress: never spin
+    # Output zlib still holds once the input is used up (a piece ended mid-copy).
+    while inflater is not None and not inflater.eof and (out := inflater.decompress(b"", _PIECE)):
+        counter.add(out)
+    if counter.produced != info.file_size or counter.crc != info.CRC:
+        raise damaged
+
+
+class _EntryCounter:
+    def __init__(self, info: zipfile.ZipInfo, budget: _Budget) -> None:
+        self.info, self.budget, self.produced, self.crc = info, budget, 0, 0
+
+    def add(self, out: bytes) -> None:
+        self.produced += len(out)
+        if self.produced > self.info.file_size:
+            raise ArchiveRefused(
+                f"an entry unpacks to more than it declares ({self.info.filename[:100]!r}: "
+                f"{self.info.file_size} bytes)",
+                too_large=True,
+            )
+        self.budget.spend(len(out))
+        self.crc = zlib.crc32(out, self.crc)
 
 
 def expansion_cap(size: int) -> int:
@@ -95,11 +146,14 @@ def expansion_cap(size: int) -> int:
 
 
 def _too_many(limit: int, how: str) -> ArchiveRefused:
-    return ArchiveRefused(f"the archive {how} than {limit} entries", too_large=True)
+    return ArchiveRefused(f"the archive {how} (at most {limit} are allowed)", too_large=True)
 
 
 def _too_large(cap: int, how: str) -> ArchiveRefused:
-    return ArchiveRefused(f"the archive {how} than {cap} bytes allow", too_large=True)
+    return ArchiveRefused(
+        f"the archive {how} (at most {cap} bytes are allowed for a file of this size)",
+        too_large=True,
+    )
 
 
 def _end_record(file: BinaryIO, size: int) -> tuple[int, int]:
@@ -113,18 +167,22 @@ def _end_record(file: BinaryIO, size: int) -> tuple[int, int]:
         raise ArchiveRefused("the archive is damaged (no end record)")
     entries, _cd_size, cd_offset = struct.unpack("<HII", tail[at + 10 : at + 20])
     if entries == 0xFFFF or cd_offset == 0xFFFFFFFF:
-        return _zip64_end_record(file, size - tail_size + at)
+        zip64 = _zip64_end_record(file, size - tail_size + at)
+        if zip64 is not None:
+            return zip64
+        if cd_offset == 0xFFFFFFFF:
+            raise ArchiveRefused("the archive is damaged (no ZIP64 end record)")
     return entries, cd_offset
 
 
-def _zip64_end_record(file: BinaryIO, end_offset: int) -> tuple[int, int]:
-    locator_offset = end_offset - 20
-    if locator_offset < 0:
-        raise ArchiveRefused("the archive is damaged (no ZIP64 locator)")
+def _zip64_end_record(file: BinaryIO, end_offset: int) -> tuple[int, int] | None:
+    """The ZIP64 end record's counts (an archive of 65,535 entries or more, or past 4 GiB);
+    None when there is none (exactly 65,535 entries fit the plain record)."""
+    locator_offset = max(end_offset - 20, 0)
     file.seek(locator_offset)
     locator = file.read(20)
     if locator[:4] != _ZIP64_LOCATOR:
-        raise ArchiveRefused("the archive is damaged (no ZIP64 locator)")
+        return None
     (record_offset,) = struct.unpack("<Q", locator[8:16])
     file.seek(record_offset)
     record = file.read(56)

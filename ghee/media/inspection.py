@@ -33,9 +33,10 @@ from PIL import Image, UnidentifiedImageError
 from ghee.media import archives, svg
 from ghee.media.sniffing import ARCHIVE_TYPES, HEAD_BYTES, FileType, sniff, supported_types
 
-# A real image is read in at most a few thousand pieces (PNG: three reads per chunk, with
-# image data in 8 KiB or larger chunks; JPEG: one per marker); a crafted one in millions.
-MAX_IMAGE_READS = 40_000
+# A real image is read in at most a few thousand pieces (PNG: three reads per chunk, so
+# ~19,000 for 50 MiB in libpng's 8 KiB chunks; JPEG: one per marker); a crafted one in
+# millions, each a step of a Python loop in Pillow.
+MAX_IMAGE_READS = 30_000
 BYTES_PER_PIXEL = 4
 
 
@@ -94,7 +95,7 @@ def _check_archive(file) -> None:
     file.seek(0)
     try:
         with zipfile.ZipFile(file) as archive:
-            archives.check_members(archive, size)
+            archives.check_members(file, archive, size)
     except archives.ArchiveRefused as exc:
         raise _refused(exc) from None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
