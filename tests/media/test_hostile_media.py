@@ -22,6 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from ghee.content.management.commands import worker as worker_command
 from ghee.content.management.commands.worker import Worker
 from ghee.content.models import Job
 from ghee.content.write.jobs import run_pending_jobs
@@ -222,6 +223,7 @@ def test_a_killed_processs_temporaries_go_when_a_worker_starts(settings, tmp_pat
     settings.GHEE_MEDIA_TMP_DIR = tmp_path / "tmp"
     # ``ghee worker`` as it starts; its loop (tested in tests/test_worker.py) is left out.
     started = []
+    monkeypatch.setattr(worker_command, "use_worker_lock_timeout", lambda: None)
     monkeypatch.setattr(Worker, "configure_signals", lambda worker: None)
     monkeypatch.setattr(Worker, "run", lambda worker: started.append(leftovers(settings)))
     killed, dead_files = hold_temporaries(settings.GHEE_MEDIA_TMP_DIR)
