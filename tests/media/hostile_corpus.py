@@ -202,6 +202,14 @@ def many_entries_docx(count: int = 200_000) -> bytes:
     return _raw_zip(parts + [_stored(f"e{i}", b"") for i in range(count - len(parts))])
 
 
+def understated_entries_docx(count: int = 20_000) -> bytes:
+    """``count`` entries whose end record says there are 2: only walking the directory
+    finds the rest."""
+    archive = many_entries_docx(count)
+    end_at = archive.rindex(b"PK\x05\x06")
+    return archive[: end_at + 8] + struct.pack("<HH", 2, 2) + archive[end_at + 12 :]
+
+
 def declared_bomb_docx(mib: int = 300) -> bytes:
     """A DOCX whose document honestly unpacks to ``mib`` MiB of zeros (~300 KB)."""
     data, crc = _zeros_deflated(mib)
@@ -270,6 +278,8 @@ CORPUS: list[Hostile] = [
             "too many parts"),
     Hostile("docx: 200,000 entries", "many.docx", many_entries_docx, "refused",
             "entries"),
+    Hostile("docx: 20,000 entries, the end record says 2", "under.docx",
+            understated_entries_docx, "refused", "has more than 10000 entries"),
     Hostile("docx: 300 MiB of zeros, declared", "zeros.docx", declared_bomb_docx, "refused",
             "too large"),
     Hostile("docx: 100 MiB inflating from a 13-byte entry", "lie.docx", lying_bomb_docx,

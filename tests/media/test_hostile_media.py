@@ -166,6 +166,28 @@ def test_more_than_100_file_parts_is_400_naming_the_limit(write_token, media_sto
     assert leftovers(settings) == [] and MediaAsset.objects.count() == 0
 
 
+def test_more_form_fields_than_django_allows_is_400_naming_the_limit(write_token, media_storage):
+    fields = {f"f{i}": "x" for i in range(1001)}
+    file = SimpleUploadedFile("lamp.png", samples.png_bytes())
+    response = Client().post("/v2/media/", {"file": file, **fields}, **auth(write_token))
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Too many form fields: an upload may have at most 1000."}
+
+
+@pytest.mark.parametrize(
+    ("data", "name"), [(samples.png_bytes(), "a.png"), (samples.DOCX, "a.docx")]
+)
+def test_checks_past_their_time_budget_are_refused(
+    data, name, write_token, media_storage, settings
+):
+    settings.GHEE_MEDIA_CHECK_SECONDS = -1  # already spent: every budgeted step refuses
+    file = SimpleUploadedFile(name, data)
+    response = Client().post("/v2/media/", {"file": file}, **auth(write_token))
+    assert response.status_code == 400
+    assert "takes too long to check" in response.json()["detail"]
+    assert leftovers(settings) == [] and MediaAsset.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [({"alt": "a red\x00lamp"}, "alt"), ({"caption": "\x00"}, "caption")],
