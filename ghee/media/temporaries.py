@@ -62,7 +62,8 @@ class Temporary:
     def __del__(self) -> None:
         # A temporary dropped without discard() (a bug) must not stay locked forever.
         if getattr(self, "_lock", None) is not None:
-            self.discard()
+            with contextlib.suppress(Exception):  # e.g. at interpreter shutdown
+                self.discard()
 
 
 def sweep_dead_temporaries(directory: Path | None = None) -> int:
