@@ -375,6 +375,15 @@ GHEE_MEDIA_API_FETCH_TIMEOUT = float(os.environ.get("GHEE_MEDIA_API_FETCH_TIMEOU
 # A stored file no asset points at is deleted once it is this many seconds old (an import
 # stores its file before the row commits: younger files may belong to one in flight).
 GHEE_MEDIA_ORPHAN_GRACE_SECONDS = _env_int("GHEE_MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600)
+
+# --- Hostile media (issue 20; docs/media.md, "Bombs and budgets") ---------------------------
+# A ZIP-based file (DOCX, XLSX, PPTX, ODF) may list at most this many entries and unpack to
+# at most this many bytes; an archive or an image past the first 64 MiB may unpack to at most
+# GHEE_MEDIA_MAX_EXPANSION times its own size; checking one file may take this many seconds.
+GHEE_MEDIA_MAX_ARCHIVE_ENTRIES = _env_int("GHEE_MEDIA_MAX_ARCHIVE_ENTRIES", 10_000)
+GHEE_MEDIA_MAX_UNPACKED_BYTES = _env_int("GHEE_MEDIA_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
+GHEE_MEDIA_MAX_EXPANSION = _env_int("GHEE_MEDIA_MAX_EXPANSION", 200)
+GHEE_MEDIA_CHECK_SECONDS = float(os.environ.get("GHEE_MEDIA_CHECK_SECONDS", "5"))
 # --- Dashboard access (issue 11) ------------------------------------------------------------
 # docs/dashboard.md. Staff users see only the organizations they are members of
 # (ghee.accounts.Membership); superusers see all. Passwords set through the dashboard,
