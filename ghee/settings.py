@@ -172,6 +172,8 @@ GHEE_IDEMPOTENCY_TTL_SECONDS = _env_int("GHEE_IDEMPOTENCY_TTL_SECONDS", 24 * 360
 # effect everywhere within this time.
 GHEE_TOKEN_CACHE_SECONDS = _env_int("GHEE_TOKEN_CACHE_SECONDS", 5)
 GHEE_SCHEMA_CACHE_SECONDS = _env_int("GHEE_SCHEMA_CACHE_SECONDS", 5)
+# A schema's `regex:` pattern may take this long on one value before the value is refused.
+GHEE_SCHEMA_PATTERN_TIMEOUT_MS = _env_int("GHEE_SCHEMA_PATTERN_TIMEOUT_MS", 20)
 # Read API. Published reads say `Cache-Control: public, max-age=0, s-maxage=<this>`, so a
 # CDN in front may serve them this long after a write (browsers always revalidate).
 GHEE_READ_S_MAXAGE = _env_int("GHEE_READ_S_MAXAGE", 60)
