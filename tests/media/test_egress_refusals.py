@@ -9,6 +9,7 @@ it alike.
 """
 
 import re
+import socket
 from io import StringIO
 
 import pytest
@@ -16,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from ghee.core.egress import BlockedAddress, Target
+from ghee.core.egress import BlockedAddress, ConnectionFailed, Target, open_url
 from ghee.media.models import MediaAsset
 from ghee.webhooks.models import Endpoint
 
@@ -220,3 +221,18 @@ def test_the_dashboard_form_carries_the_advice(admin_client, org):
     assert page.status_code == 200
     assert f"start ghee with {ADVICE_FOR_IT})" in page.text
     assert not Endpoint.objects.exists()
+
+
+def test_a_refused_connection_is_not_called_a_timeout(settings):
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.GHEE_EGRESS_ALLOW_PORTS = [port]
+    settings.GHEE_EGRESS_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    with (
+        pytest.raises(ConnectionFailed) as failed,
+        open_url(f"http://127.0.0.1:{port}/", purpose="test"),
+    ):
+        pass
+    assert str(failed.value) == "could not connect to 127.0.0.1: connection refused"
+    assert failed.value.retryable
