@@ -2,12 +2,29 @@
 pasted (a `ghee ...` in backticks in anything a command writes is spelled the way the user
 runs ghee, ``ghee.cli.runnable``)."""
 
+import logging
 import sys
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from ghee.cli import runnable
+
+
+@contextmanager
+def quiet_loggers(*names: str, level: int = logging.CRITICAL):
+    """Hold these loggers to ``level`` while the block runs: what they would tell a worker's
+    operator, a command says itself, once."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, previous in zip(loggers, levels, strict=True):
+            logger.setLevel(previous)
 
 
 class RunnableOutput(OutputWrapper):

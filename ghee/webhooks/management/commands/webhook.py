@@ -7,30 +7,15 @@ Endpoints and their delivery log, through the same services as the dashboard
 
 import logging
 import sys
-from contextlib import contextmanager
 
 from django.core.management.base import CommandError
 from django.utils import timezone
 
 from ghee.accounts.management.base import organization_named
-from ghee.core.management.base import GheeCommand
+from ghee.core.management.base import GheeCommand, quiet_loggers
 from ghee.webhooks import sending, services
 from ghee.webhooks.choices import DeliveryStatus, EventType
 from ghee.webhooks.models import Delivery, Endpoint
-
-
-@contextmanager
-def _quiet(*names: str):
-    """Only errors from these loggers while the block runs."""
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 def _when(value) -> str:
@@ -163,7 +148,7 @@ class Command(GheeCommand):
         delivery = services.send_test_event(found, editor="ghee webhook test")
         # The sending and egress loggers tell a worker's operator what happened; here the
         # outcome is this command's own answer, said once.
-        with _quiet("ghee.webhooks", "ghee.core.egress"):
+        with quiet_loggers("ghee.webhooks", "ghee.core.egress", level=logging.ERROR):
             result, delivery = sending.deliver_now(delivery)
         if result == "queued":
             self.stdout.write(f"Queued test delivery {delivery.pk}; a worker will send it.")
