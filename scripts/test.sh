@@ -31,6 +31,7 @@ LOG_DIR="$VAR/test-logs"
 SUMMARY=()
 PASSED=()
 FAILED_LEGS=()
+CANNOT_RUN=()
 NOT_ASKED=()
 
 refuse() {
@@ -74,10 +75,16 @@ failed() {
 	note "$1: FAILED: $2"
 	FAILED_LEGS+=("$1")
 }
+# A leg asked for that could not run at all (its setup failed): a failure too.
+cannot_run() {
+	failed "$1" "$2"
+	CANNOT_RUN+=("$1")
+}
 join() {
 	local IFS=, text
 	text="$*"
-	echo "${text//,/, }"
+	text="${text//,/, }"
+	echo "${text:-none}"
 }
 
 # Serialise whole runs: several `make test` in one checkout would share the test databases.
@@ -115,16 +122,16 @@ if asked js-sdk || asked browser; then
 		if [[ $sdk_ready == 1 ]]; then
 			passed js-sdk "ok (installed; its tests run in each database leg)"
 		else
-			failed js-sdk "scripts/install-js-sdk.sh failed (reason above)"
+			cannot_run js-sdk "scripts/install-js-sdk.sh failed (reason above)"
 		fi
 	fi
 fi
 if asked browser; then
 	banner "browser setup: scripts/install-browser.sh"
 	if ! bash $SCRIPTS/install-browser.sh; then
-		failed browser "scripts/install-browser.sh failed (reason above)"
+		cannot_run browser "scripts/install-browser.sh failed (reason above)"
 	elif [[ $sdk_ready == 0 ]]; then
-		failed browser "the JS SDK a browser test loads is not installed (scripts/install-js-sdk.sh, above)"
+		cannot_run browser "the JS SDK a browser test loads is not installed (scripts/install-js-sdk.sh, above)"
 	else
 		passed browser "ok (Chromium ready; its tests run in each database leg)"
 	fi
@@ -175,7 +182,7 @@ if asked postgres; then
 		# Leave a server someone else started running; stop the one we started.
 		[[ $pg_was_running == 1 ]] || bash $SCRIPTS/postgres.sh stop || true
 	else
-		failed postgres "PostgreSQL could not be set up by scripts/postgres.sh (reason above)"
+		cannot_run postgres "PostgreSQL could not be set up by scripts/postgres.sh (reason above)"
 	fi
 fi
 
@@ -186,8 +193,7 @@ done
 printf '  %s\n' "${SUMMARY[@]}"
 if [[ ${#FAILED_LEGS[@]} -gt 0 ]]; then
 	if ! in_ci; then
-		for leg in "${FAILED_LEGS[@]}"; do
-			[[ $leg == lint || $leg == sqlite ]] && continue
+		for leg in "${CANNOT_RUN[@]}"; do
 			rest=()
 			for other in "${ASKED[@]}"; do [[ $other == "$leg" ]] || rest+=("$other"); done
 			(

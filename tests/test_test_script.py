@@ -153,7 +153,8 @@ def test_no_tests_collected_fails_the_run(tmp_path, fake_bin, fake_scripts):
     )
     assert result.returncode == 1
     assert "sqlite: FAILED: pytest collected no tests" in result.stdout
-    assert last_line(result) == "make test: FAILED (failed: sqlite; passed: )"
+    assert last_line(result) == "make test: FAILED (failed: sqlite; passed: none)"
+    assert "to leave sqlite out" not in result.stdout  # a failing leg is not a skip hint
 
 
 def test_failing_tests_fail_the_run_with_pytests_summary(tmp_path, fake_bin, fake_scripts):
