@@ -55,9 +55,9 @@ class GheeCommand(BaseCommand):
 
     _from_command_line = False
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.stdout = RunnableOutput(self.stdout._out)
+    def __init__(self, stdout=None, stderr=None, no_color=False, force_color=False):
+        super().__init__(stdout, stderr, no_color, force_color)
+        self.stdout = RunnableOutput(stdout or sys.stdout)
 
     def run_from_argv(self, argv):
         self._from_command_line = "--traceback" not in argv
