@@ -36,9 +36,15 @@ def test_adding_a_token_shows_it_once_and_it_works(admin_client, api, org, team_
 def test_revoke_action(admin_client, org, settings):
     settings.GHEE_TOKEN_CACHE_SECONDS = 0
     token, _ = create_token(org, "write")
-    response = admin_client.post(
-        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
-    )
+    chosen = {"action": "revoke", "_selected_action": [token.pk]}
+    asked = admin_client.post("/admin/accounts/apitoken/", chosen)
+    # First a confirmation page (no JavaScript): it names the token, and nothing is revoked.
+    assert asked.status_code == 200
+    assert b"Revoke these tokens?" in asked.content and token.prefix.encode() in asked.content
+    assert b'name="confirmed"' in asked.content
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    response = admin_client.post("/admin/accounts/apitoken/", {**chosen, "confirmed": "yes"})
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None

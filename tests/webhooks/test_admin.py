@@ -83,8 +83,16 @@ def test_editing_keeps_the_secret(admin_client, org, receiver):
 
 def test_rotate_shows_the_new_secret_once_and_the_old_still_signs(admin_client, org, receiver):
     endpoint, old = add_endpoint(org, receiver.hook("/in"))
-    assert admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/").status_code == 405
-    page = admin_client.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/")
+    change = admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/")
+    # "Rotate secret" is a link to a page that asks; following it changes nothing.
+    rotate_url = f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/"
+    assert f'href="{rotate_url}"' in change.text
+    asked = admin_client.get(rotate_url)
+    assert asked.status_code == 200
+    assert "Make a new signing secret" in asked.text and "keeps signing for 24 hours" in asked.text
+    assert 'id="confirm-rotate"' in asked.text and "whsec_" not in asked.text
+    assert services.signing_keys(Endpoint.objects.get()) == [old]
+    page = admin_client.post(rotate_url)
     new = shown_secret(page)
     assert new != old and "also signs until" in page.text
     endpoint.refresh_from_db()
@@ -105,6 +113,9 @@ def test_test_event_and_the_delivery_log_with_attempts_and_resend(admin_client, 
     assert log.status_code == 200 and "collectionitem.test" in log.text
     detail = admin_client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
     assert "oops" in detail.text and "HTTP 500" in detail.text and "Re-send" in detail.text
+    # A log entry: nothing on the page is edited, so there is no save button.
+    assert 'name="_save"' not in detail.text and 'name="_continue"' not in detail.text
+    assert 'name="_addanother"' not in detail.text
 
     resent = admin_client.post(f"/admin/webhooks/delivery/{delivery.pk}/resend/")
     assert resent.status_code == 302
