@@ -206,8 +206,7 @@ class DeliveryAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
         "endpoint",
         "status",
         "attempts",
-        "last_status_code",
-        "short_error",
+        "last_answer",
         "next_attempt_at",
         "created_at",
     ]
@@ -247,9 +246,11 @@ class DeliveryAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
             request, object_id, form_url, {**read_only, **(extra_context or {})}
         )
 
-    @admin.display(description="last error")
-    def short_error(self, obj: Delivery) -> str:
-        return obj.last_error[:80]
+    @admin.display(description="last answer")
+    def last_answer(self, obj: Delivery) -> str:
+        """ "HTTP 500", the error, or both, in one column (the list must fit the page)."""
+        status = f"HTTP {obj.last_status_code}" if obj.last_status_code else ""
+        return ": ".join(part for part in (status, obj.last_error[:80]) if part) or "-"
 
     def get_urls(self):
         own = [
