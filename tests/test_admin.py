@@ -5,6 +5,7 @@ import pytest
 from ghee.accounts.models import ApiToken, Locale
 from ghee.accounts.services import create_token
 from ghee.content.models import Collection, Field, Item, Job
+from ghee.media.models import MediaAsset
 
 
 def test_site_is_named_ghee(admin_client):
@@ -183,3 +184,26 @@ def test_jobs_are_read_only(admin_client, job):
     assert admin_client.get(f"/admin/content/job/{job.pk}/delete/").status_code == 403
     job.refresh_from_db()
     assert job.status == "pending"
+
+
+def test_every_page_names_the_site_icon_and_favicon_ico_answers(admin_client, client):
+    for page in (client.get("/"), client.get("/admin/login/"), admin_client.get("/admin/")):
+        assert b'<link rel="icon" href="/static/dashboard/favicon.ico"' in page.content
+        assert b"dashboard/ghee.css" in page.content
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_media_assets_page_says_sha_256_and_offers_no_add_another(admin_client, org):
+    asset = MediaAsset.objects.create(
+        organization=org,
+        file="k" * 32 + "/terms.pdf",
+        content_type="application/pdf",
+        size=2048,
+        sha256="ab" * 32,
+    )
+    page = admin_client.get(f"/admin/media/mediaasset/{asset.pk}/change/").content.decode()
+    assert "<label>SHA-256:</label>" in page and "ab" * 32 in page
+    assert "Sha256" not in page
+    assert 'name="_addanother"' not in page and 'name="_save"' in page
