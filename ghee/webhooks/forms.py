@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from ghee.webhooks import services
 from ghee.webhooks.choices import EventType
 from ghee.webhooks.models import Endpoint
+from ghee.webhooks.signing_secrets import SecretUnreadable
 
 MASK = "********"
 
@@ -42,9 +43,16 @@ class EndpointForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stored_headers = {}
         if self.instance.pk:
+            try:
+                self.stored_headers = self.instance.headers
+            except SecretUnreadable as exc:
+                # The page still opens, says why, and new values replace the lost ones.
+                field = self.fields["header_lines"]
+                field.help_text = f"The stored values are lost: {exc}. {field.help_text}"
             self.fields["header_lines"].initial = "\n".join(
-                f"{name}: {MASK}" for name in self.instance.headers
+                f"{name}: {MASK}" for name in self.stored_headers
             )
 
     def clean_url(self):
@@ -54,7 +62,7 @@ class EndpointForm(forms.ModelForm):
         return self._service_clean("events", services.clean_events, self.cleaned_data["events"])
 
     def clean_header_lines(self):
-        stored = self.instance.headers if self.instance.pk else {}
+        stored = self.stored_headers
         headers = {}
         lines = [line for line in self.cleaned_data["header_lines"].splitlines() if line.strip()]
         if len(lines) > services.MAX_HEADERS:

@@ -205,3 +205,15 @@ def test_the_form_caps_header_values_and_refuses_local_names(admin_client, org, 
     )
     assert "blocked address: localhost" in page.text
     assert not Endpoint.objects.exists()
+
+
+def test_unreadable_header_values_can_be_typed_again(admin_client, admin_user, org, settings):
+    endpoint, _ = add_endpoint(org, "https://hooks.example.com/in", headers={"X-Key": "old"})
+    settings.SECRET_KEY = "another key entirely, long enough for Django"
+    admin_client.force_login(admin_user)  # the session was signed with the old key
+    change_url = f"/admin/webhooks/endpoint/{endpoint.pk}/change/"
+    page = admin_client.get(change_url)
+    assert page.status_code == 200 and "The stored values are lost" in page.text
+    form = {"url": endpoint.url, "events": ["collectionitem.all"], "is_active": "on"}
+    assert admin_client.post(change_url, {**form, "header_lines": "X-Key: new"}).status_code == 302
+    assert Endpoint.objects.get().headers == {"X-Key": "new"}
