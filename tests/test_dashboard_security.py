@@ -76,16 +76,26 @@ def test_dashboard_pages_carry_a_content_security_policy(db, api, read_token, te
 def test_the_policy_lets_thumbnails_load_from_wherever_media_is_served(db, settings, tmp_path):
     # Media on another origin (GHEE_PUBLIC_URL not the address the page was opened at, a
     # CDN in GHEE_MEDIA_URL, an S3 endpoint): that origin joins img-src.
-    for base, origin in [
-        ("http://ghee.internal:8123/media/", "http://ghee.internal:8123"),
-        ("http://cdn.example:9000/files/", "http://cdn.example:9000"),
+    local = "ghee.media.storage.MediaFileStorage"
+    bucket = {
+        "bucket_name": "media",
+        "endpoint_url": "http://127.0.0.1:9000",
+        "access_key": "k",
+        "secret_key": "s",
+        "region_name": "us-east-1",
+        "addressing_style": "path",
+        "querystring_auth": False,
+    }
+    for backend, options, origin in [
+        (local, {"base_url": "http://ghee.internal:8123/media/"}, "http://ghee.internal:8123"),
+        (local, {"base_url": "http://cdn.example:9000/files/"}, "http://cdn.example:9000"),
+        ("ghee.media.s3.MediaS3Storage", bucket, "http://127.0.0.1:9000"),
     ]:
+        if backend == local:
+            options["location"] = tmp_path
         settings.STORAGES = {
             **settings.STORAGES,
-            "default": {
-                "BACKEND": "ghee.media.storage.MediaFileStorage",
-                "OPTIONS": {"location": tmp_path, "base_url": base},
-            },
+            "default": {"BACKEND": backend, "OPTIONS": options},
         }
         policy = Client().get("/admin/login/")["Content-Security-Policy"].split("; ")
         assert "img-src 'self' data: https: " + origin in policy
