@@ -50,7 +50,22 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("GHEE_DEBUG")
-PUBLIC_URL = os.environ.get("GHEE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- the bind address and the public URL that follows it (issue 21: `make run PORT=8123`) ---
+# `ghee serve --bind`'s default; GHEE_PUBLIC_URL, when not set, is this address as a browser
+# on this machine reaches it (a wildcard host becomes 127.0.0.1).
+GHEE_BIND = os.environ.get("GHEE_BIND", "127.0.0.1:8000")
+
+
+def public_url_for_bind(bind: str) -> str:
+    """``http://HOST:PORT`` for ``HOST:PORT``, ``[IPv6]:PORT`` or ``PORT``."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a wildcard bind: reached at 127.0.0.1)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+PUBLIC_URL = (os.environ.get("GHEE_PUBLIC_URL") or public_url_for_bind(GHEE_BIND)).rstrip("/")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("GHEE_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
