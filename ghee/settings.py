@@ -432,7 +432,7 @@ GHEE_WEBHOOK_ROTATION_GRACE_HOURS = float(os.environ.get("GHEE_WEBHOOK_ROTATION_
 # Finished deliveries (and their attempts) are deleted this long after they finished.
 GHEE_WEBHOOK_RETENTION_DAYS = _env_int("GHEE_WEBHOOK_RETENTION_DAYS", 30)
 # --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
-# Default of `ghee serve --interface`: wsgi (granian's WSGI interface, the fastest for writes;
-# a token holder's stalled body holds a thread: put a body-buffering proxy in front) or asgi
-# (ghee's bridge: a stalled body is a 408 after GHEE_BODY_READ_TIMEOUT; writes cost more CPU).
-GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "wsgi")
+# Default of `ghee serve --interface`: asgi (ghee's bridge: a write's body is received before
+# a thread runs it, so a stalled body holds none and is a 408 after GHEE_BODY_READ_TIMEOUT) or
+# wsgi (granian's WSGI interface: a stalled body holds a thread; put a buffering proxy in front).
+GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "asgi")

@@ -2,12 +2,16 @@
 [--interface asgi|wsgi] [--no-worker]``.
 
 Runs the API under granian and, unless ``--no-worker``, one ``ghee worker`` beside it.
-By default (``--interface wsgi``, ``GHEE_SERVE_INTERFACE``) granian serves
-``ghee.wsgi:application`` through its WSGI interface. ``--interface asgi`` serves
-``ghee.asgi:application`` through its ASGI interface instead: Django's WSGI handler run by
-``core/asgi_bridge.py``, so that a write body that stalls is a 408 at
-``GHEE_BODY_READ_TIMEOUT`` rather than a thread held until the client goes away, at a cost
-in write throughput (docs/benchmarks.md, "Serving through ASGI").
+By default (``--interface asgi``, ``GHEE_SERVE_INTERFACE``) granian serves
+``ghee.asgi:application`` through its ASGI interface: Django's WSGI handler run by
+``core/asgi_bridge.py``, whose event loop receives a write's body before a thread runs it,
+so a body that stalls holds no thread and is a 408 at ``GHEE_BODY_READ_TIMEOUT``.
+``--interface wsgi`` serves ``ghee.wsgi:application`` through granian's WSGI interface,
+where such a body holds a thread, and with it every request queued for that process, until
+the client goes away (docs/benchmarks.md, "Stalled bodies").
+
+The address is checked first: granian binds with ``SO_REUSEPORT``, so without the check a
+second server on a taken port would start and share its connections.
 
 Ctrl-C or SIGTERM stops both: the signal is forwarded, both get ``STOP_GRACE_SECONDS`` to
 finish what they are doing, and the command exits 0.
@@ -18,11 +22,10 @@ rather than twice (granian treats a second signal as "stop now").
 Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
 in its own event loop, so a slow client costs a connection, not a thread; a connection that
 has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
-connection included) is closed. Python runs on ``--threads`` threads per worker (granian's
-blocking threads), held only while a request is processed or a write with a valid token
-sends its body; on SQLite more lowers the write rate (docs/cli.md). Under ``--interface
-asgi`` the bridge runs that many threads for requests with a body and as many for requests
-without one (``GHEE_SERVE_THREADS`` tells it).
+connection included) is closed. ``--threads`` (``GHEE_SERVE_THREADS``, 1) is how many
+requests one worker process runs at once: the bridge's threads (and as many again for
+bodies too large to be received first, such as uploads), or under ``--interface wsgi``
+granian's blocking threads. On SQLite more lowers the write rate (docs/cli.md).
 """
 
 import contextlib
@@ -177,8 +180,8 @@ class Command(GheeCommand):
             "--interface",
             choices=("asgi", "wsgi"),
             default=settings.GHEE_SERVE_INTERFACE,
-            help="granian's interface: wsgi, or asgi to bound stalled bodies (default "
-            "GHEE_SERVE_INTERFACE, wsgi)",
+            help="granian's interface: asgi (ghee's bridge: a stalled body holds no thread) "
+            "or wsgi (default GHEE_SERVE_INTERFACE, asgi)",
         )
         parser.add_argument("--access-log", action="store_true", help="log every request")
 
