@@ -50,7 +50,22 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("GHEE_DEBUG")
-PUBLIC_URL = os.environ.get("GHEE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- the bind address and the public URL that follows it (issue 21: `make run PORT=8123`) ---
+# `ghee serve --bind`'s default; GHEE_PUBLIC_URL, when not set, is this address as a browser
+# on this machine reaches it (a wildcard host becomes 127.0.0.1).
+GHEE_BIND = os.environ.get("GHEE_BIND", "127.0.0.1:8000")
+
+
+def public_url_for_bind(bind: str) -> str:
+    """``http://HOST:PORT`` for ``HOST:PORT``, ``[IPv6]:PORT`` or ``PORT``."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a wildcard bind: reached at 127.0.0.1)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+PUBLIC_URL = (os.environ.get("GHEE_PUBLIC_URL") or public_url_for_bind(GHEE_BIND)).rstrip("/")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("GHEE_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
@@ -433,7 +448,7 @@ GHEE_WEBHOOK_ROTATION_GRACE_HOURS = float(os.environ.get("GHEE_WEBHOOK_ROTATION_
 # Finished deliveries (and their attempts) are deleted this long after they finished.
 GHEE_WEBHOOK_RETENTION_DAYS = _env_int("GHEE_WEBHOOK_RETENTION_DAYS", 30)
 # --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
-# Default of `ghee serve --interface`: wsgi (granian's WSGI interface, the fastest for writes;
-# a token holder's stalled body holds a thread: put a body-buffering proxy in front) or asgi
-# (ghee's bridge: a stalled body is a 408 after GHEE_BODY_READ_TIMEOUT; writes cost more CPU).
-GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "wsgi")
+# Default of `ghee serve --interface`: asgi (ghee's bridge: a write's body is received before
+# a thread runs it, so a stalled body holds none and is a 408 after GHEE_BODY_READ_TIMEOUT) or
+# wsgi (granian's WSGI interface: a stalled body holds a thread; put a buffering proxy in front).
+GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "asgi")
