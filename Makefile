@@ -15,13 +15,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=8123` serves on another port, `make run GHEE_BIND=0.0.0.0:8123` on another
+# address; GHEE_PUBLIC_URL follows the address unless it is set (ghee/settings.py).
+PORT ?= 8000
+GHEE_BIND ?= 127.0.0.1:$(PORT)
+
 run: install
-	$(BIN)/ghee migrate --noinput
-	$(BIN)/ghee demo
+	GHEE_BIND=$(GHEE_BIND) $(BIN)/ghee migrate --noinput
+	GHEE_BIND=$(GHEE_BIND) $(BIN)/ghee demo
 	@echo ""
-	@echo "Serving http://127.0.0.1:8000/ (start page; dashboard at /admin/). Ctrl-C stops."
+	@echo "Serving on $(GHEE_BIND) (start page and dashboard: the URLs above). Ctrl-C stops."
 	@echo "Commands: $(BIN)/ghee --help (in another terminal, in this directory)."
-	$(BIN)/ghee serve --bind 127.0.0.1:8000
+	GHEE_BIND=$(GHEE_BIND) $(BIN)/ghee serve --bind $(GHEE_BIND)
 
 test: install
 	bash scripts/test.sh

@@ -6,6 +6,11 @@ ghee's own commands (``org``, ``token``, ``user``, ``schema``, ``media``, ``demo
 well, and ``ghee --version`` prints ghee's version. Whatever fails, the user sees one line
 per problem on stderr and a non-zero exit status, never a traceback (``--traceback`` or
 ``GHEE_DEBUG=1`` shows it).
+
+Every command ghee prints for the user to run (hints, banners, errors) names the program
+the way ``printed_command`` decides, so it works when pasted: ``.venv/bin/ghee ...`` from the
+repository directory after ``make install``, plain ``ghee`` once that is on ``PATH``.
+Messages are written with `ghee ...` in backticks; ``runnable`` spells them out.
 """
 
 import os
@@ -49,6 +54,16 @@ def printed_command() -> str:
         return str(absolute)
 
 
+def runnable(text: str) -> str:
+    """``text`` with every `ghee ...` it quotes in backticks spelled as ``printed_command``."""
+    if "`ghee" not in text:
+        return text
+    program = printed_command()
+    if program == "ghee":
+        return text
+    return text.replace("`ghee ", f"`{program} ").replace("`ghee`", f"`{program}`")
+
+
 def own_commands() -> list[tuple[str, str]]:
     """ghee's own management commands with the first sentence of their help, by name."""
     import django
@@ -66,16 +81,17 @@ def own_commands() -> list[tuple[str, str]]:
 def print_help() -> None:
     rows = own_commands()
     width = max(len(name) for name, _ in rows)
+    ghee = printed_command()
     lines = [
-        "usage: ghee COMMAND [options]      (ghee COMMAND --help: that command's options)",
+        f"usage: {ghee} COMMAND [options]      ({ghee} COMMAND --help: that command's options)",
         "",
         f"ghee {version()}: a content service that speaks the ButterCMS API v2 for Collections.",
         "",
         "Commands:",
         *(f"  {name.ljust(width)}  {text}" for name, text in rows),
         "",
-        "Django's commands work too: ghee migrate, ghee createsuperuser, ghee changepassword,",
-        "ghee shell, ... (ghee help --commands lists them all). Reference: docs/cli.md",
+        "Django's commands work too: migrate, createsuperuser, changepassword, shell, ...",
+        f"(`{ghee} help --commands` lists them all). Reference: docs/cli.md",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
 
@@ -116,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         from ghee.core.management.base import describe_error
 
         message = describe_error(exc) if isinstance(exc, ValidationError) else _hint(exc)
-        sys.stderr.write(f"ghee {command}: error: {message}\n")
+        sys.stderr.write(runnable(f"ghee {command}: error: {message}\n"))
         sys.exit(1)
 
 

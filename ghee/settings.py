@@ -50,7 +50,22 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("GHEE_DEBUG")
-PUBLIC_URL = os.environ.get("GHEE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- the bind address and the public URL that follows it (issue 21: `make run PORT=8123`) ---
+# `ghee serve --bind`'s default; GHEE_PUBLIC_URL, when not set, is this address as a browser
+# on this machine reaches it (a wildcard host becomes 127.0.0.1).
+GHEE_BIND = os.environ.get("GHEE_BIND", "127.0.0.1:8000")
+
+
+def public_url_for_bind(bind: str) -> str:
+    """``http://HOST:PORT`` for ``HOST:PORT``, ``[IPv6]:PORT`` or ``PORT``."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a wildcard bind: reached at 127.0.0.1)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+PUBLIC_URL = (os.environ.get("GHEE_PUBLIC_URL") or public_url_for_bind(GHEE_BIND)).rstrip("/")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("GHEE_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
@@ -174,6 +189,8 @@ GHEE_IDEMPOTENCY_TTL_SECONDS = _env_int("GHEE_IDEMPOTENCY_TTL_SECONDS", 24 * 360
 # effect everywhere within this time.
 GHEE_TOKEN_CACHE_SECONDS = _env_int("GHEE_TOKEN_CACHE_SECONDS", 5)
 GHEE_SCHEMA_CACHE_SECONDS = _env_int("GHEE_SCHEMA_CACHE_SECONDS", 5)
+# A schema's `regex:` pattern may take this long on one value before the value is refused.
+GHEE_SCHEMA_PATTERN_TIMEOUT_MS = _env_int("GHEE_SCHEMA_PATTERN_TIMEOUT_MS", 20)
 # Read API. Published reads say `Cache-Control: public, max-age=0, s-maxage=<this>`, so a
 # CDN in front may serve them this long after a write (browsers always revalidate).
 GHEE_READ_S_MAXAGE = _env_int("GHEE_READ_S_MAXAGE", 60)
@@ -350,6 +367,11 @@ GHEE_READ_MAX_PARAMETERS = _env_int("GHEE_READ_MAX_PARAMETERS", 50)
 GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 10)
 GHEE_READ_MAX_KEYS = _env_int("GHEE_READ_MAX_KEYS", 20)
 GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
+# --- Read expansion limits (issue 20): what one read's response may hold, counted while it
+# is built (docs/read-api.md, "Limits"): item objects and reference URIs each time they
+# appear, and the JSON's estimated size. Past either: a 400 saying how to narrow the read.
+GHEE_READ_MAX_RESPONSE_OBJECTS = _env_int("GHEE_READ_MAX_RESPONSE_OBJECTS", 100_000)
+GHEE_READ_MAX_RESPONSE_BYTES = _env_int("GHEE_READ_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)
 # Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
 # Retry-After. Writes, workers and the dashboard never run under it.
 GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)
@@ -372,6 +394,15 @@ GHEE_MEDIA_API_FETCH_TIMEOUT = float(os.environ.get("GHEE_MEDIA_API_FETCH_TIMEOU
 # A stored file no asset points at is deleted once it is this many seconds old (an import
 # stores its file before the row commits: younger files may belong to one in flight).
 GHEE_MEDIA_ORPHAN_GRACE_SECONDS = _env_int("GHEE_MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600)
+
+# --- Hostile media (issue 20; docs/media.md, "Bombs and budgets") ---------------------------
+# A ZIP-based file (DOCX, XLSX, PPTX, ODF) may list at most this many entries and unpack to
+# at most this many bytes; an archive or an image past the first 64 MiB may unpack to at most
+# GHEE_MEDIA_MAX_EXPANSION times its own size; checking one file may take this many seconds.
+GHEE_MEDIA_MAX_ARCHIVE_ENTRIES = _env_int("GHEE_MEDIA_MAX_ARCHIVE_ENTRIES", 10_000)
+GHEE_MEDIA_MAX_UNPACKED_BYTES = _env_int("GHEE_MEDIA_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
+GHEE_MEDIA_MAX_EXPANSION = _env_int("GHEE_MEDIA_MAX_EXPANSION", 200)
+GHEE_MEDIA_CHECK_SECONDS = float(os.environ.get("GHEE_MEDIA_CHECK_SECONDS", "5"))
 # --- Dashboard access (issue 11) ------------------------------------------------------------
 # docs/dashboard.md. Staff users see only the organizations they are members of
 # (ghee.accounts.Membership); superusers see all. Passwords set through the dashboard,
@@ -419,7 +450,7 @@ GHEE_WEBHOOK_ROTATION_GRACE_HOURS = float(os.environ.get("GHEE_WEBHOOK_ROTATION_
 # Finished deliveries (and their attempts) are deleted this long after they finished.
 GHEE_WEBHOOK_RETENTION_DAYS = _env_int("GHEE_WEBHOOK_RETENTION_DAYS", 30)
 # --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
-# Default of `ghee serve --interface`: wsgi (granian's WSGI interface, the fastest for writes;
-# a token holder's stalled body holds a thread: put a body-buffering proxy in front) or asgi
-# (ghee's bridge: a stalled body is a 408 after GHEE_BODY_READ_TIMEOUT; writes cost more CPU).
-GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "wsgi")
+# Default of `ghee serve --interface`: asgi (ghee's bridge: a write's body is received before
+# a thread runs it, so a stalled body holds none and is a 408 after GHEE_BODY_READ_TIMEOUT) or
+# wsgi (granian's WSGI interface: a stalled body holds a thread; put a buffering proxy in front).
+GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "asgi")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from ghee.dashboard.views import home
+from ghee.dashboard.views import favicon, home
 from ghee.media.api.urls import media_endpoint
 from ghee.media.views import serve_media
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("v2/", include("ghee.content.api.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("favicon.ico", favicon),
     re_path(r"^media/(?P<path>.*)$", serve_media),
 ]
 

@@ -8,10 +8,15 @@
 #   scripts/postgres.sh stop     stop it (the cluster is kept for the next start)
 #   scripts/postgres.sh destroy  stop it and delete the cluster
 #
-# The cluster lives in var/pg (GHEE_PG_DIR overrides). Port: GHEE_PG_PORT, default 55432,
-# or the next free one when that is taken by something else. Connections are trusted:
-# the server listens on loopback and on a unix socket inside the cluster directory only.
-# Everything this script says goes to stderr; stdout carries only the URL.
+# The cluster lives in var/pg (GHEE_PG_DIR overrides), private to its owner (0700). Port:
+# GHEE_PG_PORT, default 55432, or the next one this script can bind (a port is free when a
+# socket binds it, as PostgreSQL will; something listening there or merely bound to it makes
+# it taken). When another process takes the port between that check and PostgreSQL's own
+# bind ("Address already in use"), the start moves to the next free port, a few times.
+# Connections are trusted: the server listens on loopback and on a unix socket inside the
+# cluster directory only. GHEE_PG_BINDIR points at other server binaries (the tests of this
+# script use stand-ins). Everything this script says goes to stderr; stdout carries only the
+# URL.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,6 +24,7 @@ PG_DIR="${GHEE_PG_DIR:-$PWD/var/pg}"
 DEFAULT_PORT="${GHEE_PG_PORT:-55432}"
 DB_NAME=ghee
 DB_USER=ghee
+PORT_TRIES=5 # starts that found their port taken before giving up
 
 say() { echo "postgres.sh: $*" >&2; }
 die() {
@@ -28,6 +34,10 @@ die() {
 
 find_bindir() {
 	local dir
+	if [[ -n "${GHEE_PG_BINDIR:-}" ]]; then
+		echo "$GHEE_PG_BINDIR"
+		return 0
+	fi
 	# Newest major version first.
 	for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n -r); do
 		if [[ -x "$dir/pg_ctl" && -x "$dir/initdb" ]]; then
@@ -62,8 +72,29 @@ as_owner() {
 	fi
 }
 
-port_in_use() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+# Exit 0 when a socket can bind 127.0.0.1:PORT the way PostgreSQL binds it (SO_REUSEADDR,
+# so connections of an earlier server lingering in TIME_WAIT do not count). A connect would
+# miss a socket that is bound but not (yet) listening.
+port_free() {
+	python3 -c '
+import socket, sys
+probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    probe.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+' "$1" 2>/dev/null
+}
+
+# The first port from $1 on that port_free finds free.
+free_port_from() {
+	local port="$1"
+	while ! port_free "$port"; do
+		port=$((port + 1))
+		[[ $port -lt $((DEFAULT_PORT + 100)) ]] || die "no free port from $DEFAULT_PORT to $port"
+	done
+	echo "$port"
 }
 
 data_dir() { cat "$PG_DIR/location" 2>/dev/null || echo "$PG_DIR/data"; }
@@ -84,7 +115,8 @@ is_running() {
 # directory under /tmp and remember where it is.
 choose_data_dir() {
 	local data="$PG_DIR/data"
-	mkdir -p "$data"
+	mkdir -p -m 700 "$data"
+	chmod 700 "$data"
 	if [[ $EUID -eq 0 ]]; then
 		chown postgres: "$data"
 		chmod 700 "$data"
@@ -116,6 +148,7 @@ start() {
 		useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres ||
 			die "cannot create the postgres user"
 	fi
+	own_cluster_dir
 
 	data="$(data_dir)"
 	if [[ $EUID -eq 0 && -f "$data/PG_VERSION" ]] && ! runuser -u postgres -- test -r "$data/PG_VERSION"; then
@@ -132,23 +165,9 @@ start() {
 			die "initdb failed; see $PG_DIR/initdb.log"
 	fi
 
-	port="$DEFAULT_PORT"
-	while port_in_use "$port"; do
-		port=$((port + 1))
-		[[ $port -lt $((DEFAULT_PORT + 100)) ]] || die "no free port from $DEFAULT_PORT"
-	done
-	echo "$port" >"$PG_DIR/port"
-
-	# Loopback TCP only, socket inside the data directory; durability settings stay default.
-	# -w waits until the server accepts connections.
-	local log="$data/server.log"
-	as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$data' -c max_connections=200" \
-		start >/dev/null 2>"$PG_DIR/pg_ctl.err" 9>&- || {
-		cat "$PG_DIR/pg_ctl.err" >&2
-		tail -n 20 "$log" >&2 2>/dev/null || true
-		die "the server did not start"
-	}
+	port="$(free_port_from "$DEFAULT_PORT")"
+	start_server "$bindir" "$data" "$port"
+	port="$(port)"
 	for _ in $(seq 1 60); do
 		"$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" && break
 		sleep 0.5
@@ -164,6 +183,33 @@ start() {
 	fi
 	say "running on 127.0.0.1:$port ($data)"
 	url
+}
+
+# start_server BINDIR DATA PORT: pg_ctl start on PORT, or on the next free port when another
+# process bound PORT first; the port it runs on is written to $PG_DIR/port.
+start_server() {
+	local bindir="$1" data="$2" port="$3" log="$2/server.log" tries=0 seen
+	while :; do
+		seen="$(stat -c %s "$log" 2>/dev/null || echo 0)"
+		# Loopback TCP only, socket inside the data directory; durability settings stay
+		# default. -w waits until the server accepts connections.
+		if as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$data' -c max_connections=200" \
+			start >/dev/null 2>"$PG_DIR/pg_ctl.err" 9>&-; then
+			echo "$port" >"$PG_DIR/port"
+			return 0
+		fi
+		if ! tail -c "+$((seen + 1))" "$log" 2>/dev/null | grep -q "Address already in use"; then
+			cat "$PG_DIR/pg_ctl.err" >&2
+			tail -c "+$((seen + 1))" "$log" 2>/dev/null | tail -n 20 >&2 || true
+			die "the server did not start (its log: $log)"
+		fi
+		tries=$((tries + 1))
+		[[ $tries -lt $PORT_TRIES ]] ||
+			die "the server did not start: $tries ports in turn were taken as it bound them (last $port)"
+		say "port $port was taken after it was checked (Address already in use); trying the next free port"
+		port="$(free_port_from $((port + 1)))"
+	done
 }
 
 stop() {
@@ -187,8 +233,21 @@ destroy() {
 	say "destroyed"
 }
 
-# One start/stop at a time (several test runs may share this checkout).
+# The cluster directory is private (0700); as root it belongs to postgres, which must reach
+# data/ inside it.
+own_cluster_dir() {
+	chmod 700 "$PG_DIR"
+	if [[ $EUID -eq 0 ]] && id postgres >/dev/null 2>&1; then
+		chown postgres: "$PG_DIR"
+	fi
+}
+
+# One start/stop at a time (several test runs may share this checkout). Everything this
+# script creates is private to its owner.
+mkdir -p "$(dirname "$PG_DIR")"
+umask 077
 mkdir -p "$PG_DIR"
+own_cluster_dir
 exec 9>"$PG_DIR/.lock"
 flock -w 120 9 || die "timed out waiting for $PG_DIR/.lock"
 

@@ -5,6 +5,7 @@ import pytest
 from ghee.accounts.models import ApiToken, Locale
 from ghee.accounts.services import create_token
 from ghee.content.models import Collection, Field, Item, Job
+from ghee.media.models import MediaAsset
 
 
 def test_site_is_named_ghee(admin_client):
@@ -36,9 +37,15 @@ def test_adding_a_token_shows_it_once_and_it_works(admin_client, api, org, team_
 def test_revoke_action(admin_client, org, settings):
     settings.GHEE_TOKEN_CACHE_SECONDS = 0
     token, _ = create_token(org, "write")
-    response = admin_client.post(
-        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
-    )
+    chosen = {"action": "revoke", "_selected_action": [token.pk]}
+    asked = admin_client.post("/admin/accounts/apitoken/", chosen)
+    # First a confirmation page (no JavaScript): it names the token, and nothing is revoked.
+    assert asked.status_code == 200
+    assert b"Revoke these tokens?" in asked.content and token.prefix.encode() in asked.content
+    assert b'name="confirmed"' in asked.content
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    response = admin_client.post("/admin/accounts/apitoken/", {**chosen, "confirmed": "yes"})
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -177,3 +184,26 @@ def test_jobs_are_read_only(admin_client, job):
     assert admin_client.get(f"/admin/content/job/{job.pk}/delete/").status_code == 403
     job.refresh_from_db()
     assert job.status == "pending"
+
+
+def test_every_page_names_the_site_icon_and_favicon_ico_answers(admin_client, client):
+    for page in (client.get("/"), client.get("/admin/login/"), admin_client.get("/admin/")):
+        assert b'<link rel="icon" href="/static/dashboard/favicon.ico"' in page.content
+        assert b"dashboard/ghee.css" in page.content
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_media_assets_page_says_sha_256_and_offers_no_add_another(admin_client, org):
+    asset = MediaAsset.objects.create(
+        organization=org,
+        file="k" * 32 + "/terms.pdf",
+        content_type="application/pdf",
+        size=2048,
+        sha256="ab" * 32,
+    )
+    page = admin_client.get(f"/admin/media/mediaasset/{asset.pk}/change/").content.decode()
+    assert "<label>SHA-256:</label>" in page and "ab" * 32 in page
+    assert "Sha256" not in page
+    assert 'name="_addanother"' not in page and 'name="_save"' in page

@@ -123,20 +123,114 @@ def test_a_reader_may_extend_the_deadline(loop, rf):
     assert body.read(100) == b"data"
 
 
-def run_bridge(loop, application, asgi_scope, messages=()):
-    """What ``application`` sends through the bridge for one request."""
+def run_bridge(loop, application, asgi_scope, messages=(), *, stall=False, **options):
+    """What ``application`` sends through the bridge for one request. ``stall``: after
+    ``messages`` the client sends nothing more (else it has gone away)."""
     sent = []
     queue = list(messages)
 
     async def receive():
-        return queue.pop(0) if queue else {"type": "http.disconnect"}
+        if queue:
+            return queue.pop(0)
+        if stall:
+            await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
 
     async def send(message):
         sent.append(message)
 
-    bridge = WsgiBridge(application, threads=1, body_timeout=5, timeout_error=RequestTimeout)
+    options = {"threads": 1, "body_timeout": 5, "timeout_error": RequestTimeout, **options}
+    bridge = WsgiBridge(application, **options)
     asyncio.run_coroutine_threadsafe(bridge(asgi_scope, receive, send), loop).result(10)
     return sent
+
+
+PREFILL = {"prefill_bytes": 1000, "prefill_budget": 10_000}
+TOKEN = (b"authorization", b"Token abc")
+
+
+class Recorder:
+    """A WSGI application that reads its body and says what it saw: when it was called,
+    on which thread, the body or the 408, and how long its read took."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.seen = {}
+
+    def __call__(self, environ, start_response):
+        self.seen["called_after"] = time.monotonic() - self.started
+        self.seen["thread"] = threading.current_thread()
+        before = time.monotonic()
+        try:
+            self.seen["body"] = environ["wsgi.input"].read()
+            response = HttpResponse(b"ok")
+        except RequestTimeout:
+            response = HttpResponse(b"late", status=408)
+        self.seen["read_took"] = time.monotonic() - before
+        start_response(f"{response.status_code} X", list(response.items()))
+        return response
+
+
+def test_a_body_with_a_credential_is_received_before_a_thread_is_taken(loop):
+    recorder = Recorder()
+    request = scope("POST", b"/", [TOKEN, (b"content-length", b"10")])
+    sent = run_bridge(
+        loop, recorder, request, [chunk(b"01234"), chunk(b"56789", more=False)], **PREFILL
+    )
+    assert recorder.seen["body"] == b"0123456789"
+    assert recorder.seen["thread"].name.startswith("ghee_")  # the pool for whole requests
+    assert (b"connection", b"close") not in sent[0]["headers"]
+
+
+def test_a_stalled_body_takes_no_thread_until_its_deadline_then_is_408_at_once(loop):
+    recorder = Recorder()
+    request = scope("POST", b"/", [TOKEN, (b"content-length", b"10")])
+    sent = run_bridge(
+        loop, recorder, request, [chunk(b"012")], stall=True, body_timeout=0.5, **PREFILL
+    )
+    assert sent[0]["status"] == 408
+    assert recorder.seen["called_after"] >= 0.5  # nothing ran while the body was awaited
+    assert recorder.seen["read_took"] < 0.4  # the read did not wait again
+    assert (b"connection", b"close") in sent[0]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ([(b"content-length", b"10")], "no credential: its 401 comes from the headers"),
+        ([TOKEN, (b"content-length", b"1001")], "larger than prefill_bytes: an upload"),
+    ],
+)
+def test_other_bodies_are_handed_to_a_body_thread_at_once(loop, headers, why):
+    recorder = Recorder()
+    run_bridge(
+        loop,
+        recorder,
+        scope("POST", b"/", headers),
+        [chunk(b"012")],
+        stall=True,
+        body_timeout=0.5,
+        **PREFILL,
+    )
+    assert recorder.seen["called_after"] < 0.4, why
+    assert recorder.seen["thread"].name.startswith("ghee-body"), why
+
+
+def test_bodies_beyond_the_budget_are_handed_over_at_once(loop):
+    recorder = Recorder()
+    request = scope("POST", b"/", [TOKEN, (b"content-length", b"10")])
+    run_bridge(
+        loop,
+        recorder,
+        request,
+        [chunk(b"012")],
+        stall=True,
+        body_timeout=0.5,
+        prefill_bytes=1000,
+        prefill_budget=5,
+    )
+    assert recorder.seen["called_after"] < 0.4
+    assert recorder.seen["thread"].name.startswith("ghee-body")
 
 
 def test_a_whole_response_is_one_message_and_the_body_is_read_on_demand(loop):

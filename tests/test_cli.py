@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ghee.accounts.models import ApiToken, Locale, Organization
+from ghee.cli import printed_command
 from ghee.content.models import Collection
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{52}$")
@@ -187,10 +189,41 @@ def test_demo_second_run_changes_nothing(db):
     fields_before = Collection.objects.get(key="team_members").updated_at
     output = run("demo")
     assert "The demo organization exists" in output
-    assert "ghee token create --org demo --kind write" in output
+    assert f"{printed_command()} token create --org demo --kind write" in output
     assert not re.search(r"[0-9a-f]{52}", output)
     assert set(ApiToken.objects.values_list("prefix", flat=True)) == tokens
     assert Collection.objects.get(key="team_members").updated_at == fields_before
+
+
+def test_demo_on_a_restart_offers_only_what_is_still_useful(api, db, django_user_model):
+    """`make run` runs `ghee demo` every time: once the demo has had a write, the banner no
+    longer offers to create Ada Lovelace again, nor a login once someone can sign in."""
+    first = run("demo")
+    write = re.search(r"write token: (\w+)", first).group(1)
+    untouched = run("demo")
+    assert "Create a team member" in untouched and "WRITE=$(" in untouched
+    assert "createsuperuser" in untouched
+
+    response = api.post(
+        "/v2/content/",
+        data=re.search(r"-d '(\{.*\})'", first).group(1),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {write}",
+    )
+    assert response.status_code == 202
+    written = run("demo")
+    assert written.startswith("The demo organization exists")
+    assert "nothing was created now" in written
+    assert "Ada Lovelace" not in written and "curl -X POST" not in written
+    assert "WRITE=$(" not in written
+    assert f"READ=$({printed_command()} token create --org demo --kind read)" in written
+    assert 'curl "http://127.0.0.1:8000/v2/content/team_members/?auth_token=$READ"' in written
+    assert "createsuperuser" in written  # nobody can sign in yet
+
+    django_user_model.objects.create_superuser("root", "root@example.com", "a long passphrase")
+    signed_in = run("demo")
+    assert "createsuperuser" not in signed_in
+    assert "Dashboard: http://127.0.0.1:8000/admin/\n" in signed_in
 
 
 # --- The command line (subprocesses) -----------------------------------------------------------
@@ -228,6 +261,11 @@ def data_dir(tmp_path_factory):
     return path
 
 
+# How this test run's `ghee` subprocesses name themselves in what they print: the same
+# program, from the same directory (`.venv/bin/ghee` under `make test`).
+PRINTED = printed_command()
+
+
 def assert_clean_failure(result, *expected_lines):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -246,8 +284,8 @@ def test_token_create_stdout_is_only_the_token(data_dir):
 def test_errors_are_one_line_and_never_a_traceback(data_dir, tmp_path):
     assert_clean_failure(
         ghee(data_dir, "token", "create", "--org", "nope", "--kind", "read"),
-        "ghee token: error: no organization 'nope' (see `ghee org list`, or "
-        "`ghee org create nope`)",
+        f"ghee token: error: no organization 'nope' (see `{PRINTED} org list`, or "
+        f"`{PRINTED} org create nope`)",
     )
     assert_clean_failure(
         ghee(data_dir, "org", "create", "Bad Slug"),
@@ -276,12 +314,12 @@ def test_an_unmigrated_database_says_to_migrate(tmp_path):
     assert_clean_failure(
         result,
         "ghee org: error: no such table: accounts_organization (the database is not set up: "
-        "run `ghee migrate`)",
+        f"run `{PRINTED} migrate`)",
     )
     assert_clean_failure(
         ghee(tmp_path, "serve", "--no-worker"),
         f"ghee serve: error: the database has {_migration_count()} unapplied migrations: run "
-        "`ghee migrate` first",
+        f"`{PRINTED} migrate` first",
     )
 
 
@@ -304,6 +342,62 @@ def test_schema_apply_reads_stdin_and_export_prints_json(data_dir):
     assert json.loads(exported.stdout) == {
         "collections": [{"key": "notes", "fields": [{"key": "body", "type": "long_text"}]}]
     }
+
+
+def test_every_printed_hint_names_a_program_that_runs(data_dir, tmp_path):
+    """A hint is pasted into the shell ghee ran in: its program must be found there (no
+    exit 127 for a `ghee` that is not on PATH) and its command must exist."""
+    assert ghee(data_dir, "org", "create", "cli-hints").returncode == 0
+    outputs = [
+        ghee(data_dir, "user", "add", "jane@example.com", "--org", "cli-hints"),
+        ghee(data_dir, "user", "list", "--org", "cli-hints"),
+        ghee(data_dir, "media", "list", "--org", "cli-hints"),
+        ghee(data_dir, "token", "list", "--org", "cli-hints"),
+        ghee(data_dir, "webhook", "list", "--org", "cli-hints"),
+        ghee(data_dir, "webhook", "deliveries", "--org", "cli-hints", "--failed"),
+        ghee(data_dir, "token", "create", "--org", "nope", "--kind", "read"),
+        ghee(data_dir, "webhook", "resend", "999"),
+        ghee(tmp_path, "org", "list"),  # not migrated
+        ghee(data_dir, "--help"),
+    ]
+    text = "\n".join(result.stdout + result.stderr for result in outputs)
+    assert f"`{PRINTED} changepassword jane@example.com`" in text
+    hints = re.findall(r"`([^`]*\bghee\b[^`]*)`", text)
+    assert len(hints) >= 9, text
+    env = clean_env(data_dir)
+    for hint in set(hints):
+        program, command = shlex.split(hint)[:2]
+        assert program == PRINTED, hint
+        pasted = subprocess.run(
+            ["bash", "-c", f"{program} {command} --help"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert pasted.returncode == 0, (hint, pasted.stderr)
+
+
+def test_a_failing_webhook_test_says_so_once(data_dir):
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    allow = {"GHEE_EGRESS_ALLOW_PORTS": str(port), "GHEE_EGRESS_ALLOW_NETWORKS": "127.0.0.1/32"}
+    assert ghee(data_dir, "org", "create", "cli-hooks").returncode == 0
+    url = f"http://127.0.0.1:{port}/hook"
+    added = ghee(data_dir, "webhook", "add", "--org", "cli-hooks", url, "--events",
+                 "collectionitem.all", **allow)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    endpoint = re.search(r"Added webhook endpoint (\d+)", added.stderr).group(1)
+    tested = ghee(data_dir, "webhook", "test", endpoint, **allow)
+    assert tested.returncode == 1
+    assert tested.stdout == ""
+    (line,) = tested.stderr.splitlines()
+    assert re.fullmatch(
+        r"ghee webhook: error: the test delivery failed: could not connect to 127\.0\.0\.1: "
+        rf"connection refused \(test delivery \d+ to {re.escape(url)}, \d+ ms\)",
+        line,
+    ), line
 
 
 # --- ghee serve --------------------------------------------------------------------------------

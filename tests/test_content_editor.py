@@ -392,3 +392,48 @@ def test_the_form_has_the_right_input_for_every_type(admin_client, org):
         assert re.search(pattern, text), pattern
     assert '<div class="help">Shown</div>' in text
     assert "content/wysiwyg.js" in text and "django_prose_editor/editor.css" in text
+
+
+def recent_jobs(page) -> list[tuple[str, str]]:
+    """(job link text, what it did) for each row of an item's "Recent jobs"."""
+    box = page.content.decode().split('class="module ghee-jobs"', 1)[1]
+    return re.findall(r">(Job \d+)</a></td><td>([^<]+)</td>", box)
+
+
+def test_an_items_recent_jobs_start_with_the_one_that_created_it_and_name_an_unpublish(
+    admin_client, team_members
+):
+    created = job_id_of(
+        admin_client.post(add_url(team_members), {"item-name": "Ada", "action": "publish"})
+    )
+    run_pending_jobs()
+    item = Item.objects.get()
+    unpublished = job_id_of(
+        admin_client.post(edit_url(team_members, item.pk), {"action": "unpublish"})
+    )
+    run_pending_jobs()
+    page = admin_client.get(edit_url(team_members, item.pk))
+    # Newest first, down to the create job (which names no single item: Item.job names it).
+    assert recent_jobs(page) == [(f"Job {unpublished}", "Unpublish"), (f"Job {created}", "Create")]
+
+    # The jobs list and the job pages call the unpublish the same.
+    listing = admin_client.get("/admin/content/job/").content.decode()
+    assert f"Unpublish #{item.pk}" in listing and "Update #" not in listing
+    job_page = admin_client.get(f"/admin/content/job/{unpublished}/change/").content.decode()
+    assert f"Unpublish item #{item.pk} in team_members" in job_page
+    editor_page = admin_client.get(f"/admin/content/item/jobs/{unpublished}/").content.decode()
+    assert f"Unpublish item #{item.pk} in team_members" in editor_page
+
+
+def test_a_field_change_to_draft_is_an_update_not_an_unpublish(
+    admin_client, api, write_token, team_members
+):
+    item = put_item(team_members, {"name": "Ada"})
+    api.patch(
+        f"/v2/content/team_members/{item.pk}/",
+        {"status": "draft", "fields": {"position": "CTO"}},
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {write_token}",
+    )
+    listing = admin_client.get("/admin/content/job/").content.decode()
+    assert f"Update #{item.pk}" in listing and "Unpublish" not in listing

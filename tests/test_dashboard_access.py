@@ -118,7 +118,10 @@ def test_another_organizations_token_is_unreachable_by_id(bob, acme, globex, set
         assert b"doesn\xe2\x80\x99t exist" in page.content
         assert b"acme secret importer" not in page.content
     # Nor can it be revoked by slipping its id into the list's action.
-    bob.post("/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [theirs.pk]})
+    bob.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [theirs.pk], "confirmed": "yes"},
+    )
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
 
@@ -171,7 +174,8 @@ def test_members_revoke_but_do_not_delete_tokens(bob, globex):
     token = ApiToken.objects.get(organization=globex)
     assert bob.get(f"/admin/accounts/apitoken/{token.pk}/delete/").status_code == 403
     page = bob.post(
-        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk], "confirmed": "yes"},
     )
     assert page.status_code == 302
     token.refresh_from_db()

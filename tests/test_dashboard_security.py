@@ -4,7 +4,9 @@ sign-in lockout, a Content-Security-Policy on dashboard pages only, the GHEE_HTT
 private data directory."""
 
 import os
+import re
 import stat
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -69,6 +71,48 @@ def test_dashboard_pages_carry_a_content_security_policy(db, api, read_token, te
     read = api.get("/v2/content/team_members/", {"auth_token": read_token})
     assert read.status_code == 200
     assert "Content-Security-Policy" not in read.headers
+
+
+def test_the_policy_lets_thumbnails_load_from_wherever_media_is_served(db, settings, tmp_path):
+    # Media on another origin (GHEE_PUBLIC_URL not the address the page was opened at, a
+    # CDN in GHEE_MEDIA_URL, an S3 endpoint): that origin joins img-src.
+    local = "ghee.media.storage.MediaFileStorage"
+    bucket = {
+        "bucket_name": "media",
+        "endpoint_url": "http://127.0.0.1:9000",
+        "access_key": "k",
+        "secret_key": "s",
+        "region_name": "us-east-1",
+        "addressing_style": "path",
+        "querystring_auth": False,
+    }
+    for backend, options, origin in [
+        (local, {"base_url": "http://ghee.internal:8123/media/"}, "http://ghee.internal:8123"),
+        (local, {"base_url": "http://cdn.example:9000/files/"}, "http://cdn.example:9000"),
+        ("ghee.media.s3.MediaS3Storage", bucket, "http://127.0.0.1:9000"),
+    ]:
+        if backend == local:
+            options["location"] = tmp_path
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": backend, "OPTIONS": options},
+        }
+        policy = Client().get("/admin/login/")["Content-Security-Policy"].split("; ")
+        assert "img-src 'self' data: https: " + origin in policy
+        assert "default-src 'self'" in policy
+
+
+TEMPLATES = sorted(Path(__file__).parents[1].glob("ghee/**/templates/**/*.html"))
+INLINE = re.compile(
+    r"""\sstyle\s*=|\son[a-z]+\s*=|<style[\s>]|<script(?![^>]*\ssrc=)[^>]*>""", re.I
+)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: str(path).split("ghee/", 1)[1])
+def test_no_template_has_inline_styles_or_scripts(template):
+    """The dashboard's CSP refuses them: a style attribute, an on* handler, a <style> or a
+    <script> without src would be dropped by the browser (issue 21 item 3)."""
+    assert INLINE.findall(template.read_text()) == []
 
 
 def test_https_switch_redirects_plain_http_but_not_health_checks(db):

@@ -1,13 +1,16 @@
-"""A first run without friction (issue 11 item 8), tried as a new user would.
+"""A first run without friction (issue 11 item 8, issue 21 item 6), tried as a new user would.
 
 - every ``ghee`` command in the README's and docs' ``sh`` blocks is written so it runs when
   pasted (``.venv/bin/ghee``, not a bare ``ghee``) and names a real command and options;
 - ``ghee --help`` lists ghee's own commands, ``ghee --version`` prints ghee's version;
 - ``/`` is a start page, the dashboard's "View site" leads there, help texts read as text;
 - the README's tour, pasted in order after ``make run``'s own curl, works against a real
-  ``ghee serve`` on 127.0.0.1 (ids line up; nothing reads an item it just deleted).
+  ``ghee serve`` on 127.0.0.1 (ids line up; nothing reads an item it just deleted);
+- every file a document names exists, and every ``sh`` block that needs no server runs,
+  pasted in order into a fresh clone after ``make run``'s setup.
 """
 
+import glob
 import os
 import re
 import shlex
@@ -267,3 +270,98 @@ def test_the_readme_tour_works_when_pasted_after_make_runs_curl(tmp_path):
     finally:
         log = stop(server)
     assert "Traceback" not in log, output_of(server)
+
+
+# --- Every document names files that exist, and its commands run when pasted ----------------
+
+# Paths into the repository (`ghee/core/egress/`, `tests/media/test_egress*.py`), other
+# documents by name (`schema.md`) and relative links (`[x](media.md)`).
+NAMED_PATH = re.compile(r"(?<![\w/.$<-])((?:docs|tests|ghee|scripts|bench|\.ci)/[\w./*-]*[\w*/])")
+NAMED_DOCUMENT = re.compile(r"(?<![\w/.-])([\w-]+\.md)\b")
+LINK = re.compile(r"\]\(([^)#\s]+)")
+INSTALLED_LATER = ("node_modules",)  # scripts/install-js-sdk.sh puts it there
+
+
+def test_every_file_a_document_names_exists():
+    missing, checked = [], 0
+    for path in DOCUMENTS:
+        text = path.read_text()
+        where = path.relative_to(ROOT)
+        for named in NAMED_PATH.findall(text):
+            checked += 1
+            if not any(part in named for part in INSTALLED_LATER) and not glob.glob(
+                str(ROOT / named)
+            ):
+                missing.append(f"{where}: {named}")
+        for link in LINK.findall(text):
+            checked += 1
+            if not link.startswith(("http://", "https://")) and not (path.parent / link).exists():
+                missing.append(f"{where}: link {link}")
+        for name in NAMED_DOCUMENT.findall(text):
+            checked += 1
+            if not any((base / name).exists() for base in (path.parent, ROOT, ROOT / "docs")):
+                missing.append(f"{where}: document {name}")
+    assert checked >= 100, "the documents' paths were not found"
+    assert not missing, "\n".join(missing)
+
+
+# A block that needs more than a fresh clone after `make run`'s setup: a running server (curl,
+# serve, a worker that runs until stopped), make, another database, the test or benchmark
+# tools, a file the reader writes first (receiver.py), a host beyond this machine, or values
+# only `make run` printed (`<write token>`: the README's tour test fills those in).
+NEEDS_MORE = re.compile(
+    r"\bcurl\b|\bmake (run|test|install)\b|\bghee (serve|worker)\b|scripts/|bench/|\bpytest\b"
+    r"|DATABASE_URL=|receiver\.py|apt-get|https?://(?!127\.0\.0\.1[:/])|<[a-z][\w ]*>"
+)
+
+
+def runnable_blocks(path: Path) -> list[tuple[int, str]]:
+    return [(line, block) for line, block in shell_blocks(path.read_text())
+            if not NEEDS_MORE.search(block)]  # fmt: skip
+
+
+DOCUMENTS_WITH_RUNNABLE_BLOCKS = [path for path in DOCUMENTS if runnable_blocks(path)]
+
+
+def test_the_blocks_that_need_no_server_are_found():
+    names = {path.name for path in DOCUMENTS_WITH_RUNNABLE_BLOCKS}
+    assert {"README.md", "cli.md", "egress.md"} <= names
+    assert sum(len(runnable_blocks(path)) for path in DOCUMENTS) >= 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DOCUMENTS_WITH_RUNNABLE_BLOCKS, ids=lambda path: path.name)
+def test_a_documents_blocks_run_when_pasted_in_a_fresh_clone(path, tmp_path):
+    """The blocks that need no server, pasted in order into a shell in a fresh clone after
+    `make run`'s setup (migrate, demo): in a directory of its own (`.venv` and `docs` linked
+    in, `var/` its own), with no ghee variable set and no `ghee` on PATH. The local servers
+    of docs/egress.md's recipe get a free port instead of 9000."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in (".venv", "docs"):
+        (clone / name).symlink_to(ROOT / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GHEE_", "DJANGO_"))}
+    env.pop("DATABASE_URL", None)
+    env["PATH"] = os.pathsep.join(
+        part for part in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if not (Path(part) / "ghee").exists()
+    )  # fmt: skip
+    port = str(free_port())
+
+    def paste(script: str) -> subprocess.CompletedProcess:
+        # Whatever a block leaves running in the background is stopped when it ends.
+        return subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c",
+             "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script],
+            cwd=clone, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+
+    setup = paste(f"{RUNNABLE} migrate --noinput -v 0\n{RUNNABLE} demo >/dev/null")
+    assert setup.returncode == 0, setup.stderr
+    for line, block in runnable_blocks(path):
+        pasted = paste(block.replace("9000", port))
+        where = f"{path.relative_to(ROOT)}:{line}"
+        output = pasted.stdout + pasted.stderr
+        assert pasted.returncode == 0, f"{where} failed:\n{block}\n---\n{output}"
+        assert "Traceback" not in output and "command not found" not in output, where

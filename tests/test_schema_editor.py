@@ -147,3 +147,26 @@ def test_the_collection_list_counts_items_without_a_query_per_row(admin_client, 
         assert admin_client.get("/admin/content/collection/").status_code == 200
     assert len(many) == len(few)
     assert Collection.objects.count() == 11
+
+
+def test_a_field_without_a_default_shows_an_empty_box_and_saves_as_none(admin_client, org):
+    collection = make_collection(
+        org,
+        "notes",
+        [
+            {"key": "title", "type": "short_text"},
+            {"key": "tint", "type": "color", "default": "#ABC"},
+        ],
+    )
+    page = admin_client.get(change_url(collection)).content.decode()
+    boxes = dict(re.findall(r'<textarea name="fields-(\d)-default"[^>]*>\n?(.*?)</textarea>', page))
+    assert boxes == {"0": "", "1": "&quot;#ABC&quot;"}  # no JSON null for "no default"
+    title, tint = collection.fields.order_by("order")
+    data = form_data(
+        collection,
+        [(title, {"key": "title", "type": "short_text", "default": ""}),
+         (tint, {"key": "tint", "type": "color", "default": '"#ABC"'})],
+    )  # fmt: skip
+    assert admin_client.post(change_url(collection), data).status_code == 302
+    defaults = collection.fields.order_by("order").values_list("default", flat=True)
+    assert list(defaults) == [None, "#aabbcc"]  # the color type normalises its value

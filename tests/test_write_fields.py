@@ -369,3 +369,32 @@ def test_an_item_read_and_sent_back_is_a_valid_write(api, write_token, kitchen, 
     # Empty values come back as the read shows them ("" for text-like fields, false for a
     # checkbox): still empty, in the read's words.
     assert all(after[k] in ("", None, False) for k in after if k not in given)
+
+
+def test_a_schema_pattern_that_backtracks_refuses_the_value_instead_of_hanging(
+    api, write_token, org
+):
+    # `(a|aa)+$` takes exponential time on "aaa...a!" (with `re` and with `regex`): at 40
+    # characters, longer than anyone waits. The match is stopped at
+    # GHEE_SCHEMA_PATTERN_TIMEOUT_MS.
+    make_collection(
+        org, "codes", [{"key": "code", "type": "short_text", "pattern": "regex:(a|aa)+$"}]
+    )
+    response = api.post(
+        "/v2/content/",
+        {"key": "codes", "fields": [{"code": "a" * 40 + "!"}]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {write_token}",
+    )
+    assert response.status_code == 400
+    (message,) = response.json()["fields"]["0"]["code"]
+    assert "GHEE_SCHEMA_PATTERN_TIMEOUT_MS" in message
+    assert not Job.objects.exists()
+    # The same pattern still decides ordinary values.
+    ok = api.post(
+        "/v2/content/",
+        {"key": "codes", "fields": [{"code": "aaaa"}]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {write_token}",
+    )
+    assert ok.status_code == 202

@@ -137,6 +137,7 @@ class ApiTokenAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     search_fields = ["prefix", "name", "organization__slug"]
     actions = ["revoke"]
     created_template = "admin/accounts/apitoken/created.html"
+    revoke_template = "admin/accounts/apitoken/revoke.html"
 
     @admin.display(description="Name", ordering="name")
     def name_or_kind(self, token: ApiToken) -> str:
@@ -189,6 +190,17 @@ class ApiTokenAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
+        """First a page that names the tokens and asks (as "Delete selected" does), then,
+        posted from that page with ``confirmed``, the revocation."""
+        if not request.POST.get("confirmed"):
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Revoke these tokens?",
+                "tokens": queryset.select_related("organization"),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, self.revoke_template, context)
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
             revoke_token(token)

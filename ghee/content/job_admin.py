@@ -57,8 +57,9 @@ class JobAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        # The payload is read only by the job page (one more query there), never by the list.
-        return super().get_queryset(request).defer("payload")
+        # The payload is read only by the job page (one more query there), never by the list:
+        # the database answers "is it an unpublish?" for the list's "What" column.
+        return job_summary.annotate_unpublish(super().get_queryset(request).defer("payload"))
 
     def has_add_permission(self, request):
         return False
@@ -99,8 +100,8 @@ class JobAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     def what(self, job: Job) -> str:
         """ "Update #42"; "Create #7, #8, #9 …" once created (the payload is not read here)."""
         if job.kind != JobKind.CREATE:
-            verb = {JobKind.REPLACE: "Replace", JobKind.UPDATE: "Update", JobKind.DELETE: "Delete"}
-            return f"{verb.get(job.kind, job.kind)} #{job.item_id}"
+            unpublish = getattr(job, "is_unpublish", False)
+            return f"{job_summary.verb(job.kind, unpublish)} #{job.item_id}"
         created = (job.result or {}).get("item_ids") or []
         shown = ", ".join(f"#{pk}" for pk in created[:3]) + (" …" if len(created) > 3 else "")
         return f"Create {shown}".rstrip()

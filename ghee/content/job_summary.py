@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ghee.content.choices import JobKind
+from django.db.models import BooleanField, Case, ExpressionWrapper, Q, QuerySet, Value, When
+
+from ghee.content.choices import ItemStatus, JobKind
 from ghee.content.models import Field, Job
 
 MAX_ITEMS_SHOWN = 20
@@ -55,14 +57,53 @@ def item_count(job: Job) -> int:
     return 1
 
 
+_VERBS = {
+    JobKind.CREATE: "Create",
+    JobKind.REPLACE: "Replace",
+    JobKind.UPDATE: "Update",
+    JobKind.DELETE: "Delete",
+}
+UNPUBLISH = "Unpublish"
+
+
+def is_unpublish(kind: str, payload: dict | None) -> bool:
+    """A status-only change to draft (the editor's Unpublish button, or such a PATCH)."""
+    payload = payload or {}
+    return (
+        kind == JobKind.UPDATE
+        and payload.get("status") == ItemStatus.DRAFT
+        and not payload.get("fields")
+    )
+
+
+def unpublish_condition() -> Q:
+    """``is_unpublish`` in SQL, for lists that do not load the payload."""
+    return Q(kind=JobKind.UPDATE, payload__status=ItemStatus.DRAFT) & (
+        Q(payload__fields={}) | ~Q(payload__has_key="fields")
+    )
+
+
+def annotate_unpublish(jobs: QuerySet) -> QuerySet:
+    """``jobs`` with ``is_unpublish`` computed by the database (the payload stays unread)."""
+    flag = Case(When(unpublish_condition(), then=Value(True)), default=Value(False))
+    return jobs.annotate(is_unpublish=ExpressionWrapper(flag, output_field=BooleanField()))
+
+
+def verb(kind: str, unpublish: bool = False) -> str:
+    """What a job does, in one word, the same on every page that names jobs: "Create",
+    "Replace", "Update", "Unpublish", "Delete"."""
+    return UNPUBLISH if unpublish else _VERBS.get(kind, str(kind))
+
+
 def headline(job: Job) -> str:
     """One line: "Create 3 items in Team Members", "Update item #42 in Team Members"."""
     collection = job.collection.name or job.collection.key
     if job.kind == JobKind.CREATE:
         count = item_count(job)
         return f"Create {count} item{'s' if count != 1 else ''} in {collection}"
-    verb = {JobKind.REPLACE: "Replace", JobKind.UPDATE: "Update", JobKind.DELETE: "Delete"}
-    return f"{verb.get(job.kind, job.kind)} item #{job.item_id} in {collection}"
+    return (
+        f"{verb(job.kind, is_unpublish(job.kind, job.payload))} item #{job.item_id} in {collection}"
+    )
 
 
 def value_rows(job: Job, names: dict[str, tuple[str, str]]) -> tuple[list[ValueRow], int]:

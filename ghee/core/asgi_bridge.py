@@ -1,26 +1,34 @@
 """Serving ghee's WSGI application through an ASGI server, so no client can hold a thread by
-sending part of a body and then nothing.
+sending part of a body and then nothing. ``ghee serve``'s default (``ghee.asgi``).
 
 Why: under granian's WSGI interface, ``wsgi.input.read(n)`` waits for ``n`` bytes with no
 timeout and cannot be interrupted, so a client with a valid write token that stalls halfway
-through its body holds one of the server's Python threads until it disconnects. Here the
-event loop receives the body (``await receive()``) and Django runs, unchanged, on a fixed pool
-of threads; ``wsgi.input.read(n)`` asks the loop for the next chunk and waits at most until
-the request's body deadline, then raises ``RequestTimeout`` (a 408 with ``Connection:
-close``). Authentication still comes first: no thread waits for a body until the application
-reads it, so a request answered from its headers (a 401, a 413) never waits for its body.
-(The loop starts receiving the first chunk as it hands the request over, which costs no
-thread and spares the common case, a body sent with its headers, a round trip.)
+through its body holds one of the server's Python threads until it disconnects, and every
+request granian queues for that process waits behind it (granian keeps handing new
+connections to a process whose threads are all busy).
+
+Here the event loop receives a write's body (``await receive()``) *before* the request is
+handed to Django: a body that stalls costs a coroutine, not a thread, and at the request's
+body deadline Django gets what came, whose next read raises ``RequestTimeout`` at once (a
+408 with ``Connection: close``). Only bodies worth waiting for are received first (the
+*prefill*): those of requests carrying a credential (``Authorization``, a cookie,
+``auth_token``), up to ``prefill_bytes`` each and ``prefill_budget`` in all per process. A
+request with no credential is handed over at once, so its 401 still comes from the headers
+and an anonymous client cannot make ghee hold its body; a larger body (an upload) is read
+by its thread as it comes, each read waiting at most until the body's deadline (which the
+reader may move: ``request_body.extend_body_deadline``).
+
+Where Django runs: on a fixed pool of ``threads`` threads (fixed so each keeps its database
+connection), for requests whose body is whole or that have none; requests whose body is
+still coming (uploads, anonymous requests) run on ``threads`` *body threads* of their own,
+so they never make whole requests queue. (Running whole requests on the loop's own thread
+instead, to save the hand-off, was measured: faster for one connection, up to 3x slower for
+reads at 16: docs/benchmarks.md, "Stalled bodies".)
 
 Why not asgiref's ``WsgiToAsgi`` or Django's ASGI handler: the first reads the whole body
 before calling the application (every anonymous slow body would be waited for) and runs it
 on one shared thread; the second runs each request in a fresh thread context, so the
 database connection would be opened per request instead of kept per thread.
-
-Threads (``ghee serve --threads``, fixed so each keeps its database connection): requests
-with a body run on ``threads`` *body threads*; requests without one (reads, health checks,
-``DELETE``) run on as many threads of their own, so reads never queue behind writes that are
-waiting for their bodies.
 
 Responses: a whole body (an ``HttpResponse``, or a list) is sent in one message; a whole file
 (``FileResponse`` of a file on disk) is sent by the server from its path (ASGI's
@@ -62,10 +70,14 @@ class AsgiBody:
         self._buffer = bytearray()
         self._more = True
         self._pending = None  # the loop's receive() of the next message, once asked for
+        self._expired = False  # the deadline passed while the loop was receiving it
+        self._timed_out = False  # a read gave up: the rest of the body never came
 
     @property
     def finished(self) -> bool:
         """Whether all of the body has been received (or it ended early)."""
+        if self._timed_out:
+            return False
         return not self._more or (self._length is not None and self._received >= self._length)
 
     def ask(self) -> None:
@@ -86,6 +98,23 @@ class AsgiBody:
         if self._pending is not None and not self._pending.done():
             self._pending.cancel()
 
+    async def prefill(self, limit: int) -> None:
+        """On the loop, before any thread is involved: receive the body until its end, until
+        ``limit`` bytes, or until the deadline, whichever comes first. Past the deadline the
+        body is *expired*: a read that needs more than what came raises at once, unless the
+        reader moved the deadline (an upload); the receive in flight is kept for it."""
+        while self._more and len(self._buffer) < limit:
+            if self._pending is None:
+                self.ask()
+            left = self.deadline - time.monotonic()
+            done, _ = await asyncio.wait({self._pending}, timeout=max(0.0, left))
+            if not done:
+                self._expired = True
+                return
+            message = self._pending.result()
+            self._pending = None
+            self._take(message)
+
     def _fill(self) -> bool:
         """Append the next chunk to the buffer; False at the end of the body."""
         if not self._more:
@@ -93,16 +122,24 @@ class AsgiBody:
         pending = self._pending
         if pending is not None and pending.done():
             message = pending.result()
+        elif self._expired and time.monotonic() >= self.deadline:
+            self._more, self._timed_out = False, True
+            self._loop.call_soon_threadsafe(self.stop_asking)
+            raise self._timeout_error()
         else:
             handoff = Future()
             self._loop.call_soon_threadsafe(self._ask_and_hand_over, handoff)
             try:
                 message = handoff.result(max(self.deadline - time.monotonic(), LATE_READ_GRACE))
             except TimeoutError:
-                self._more = False
+                self._more, self._timed_out = False, True
                 self._loop.call_soon_threadsafe(self.stop_asking)
                 raise self._timeout_error() from None
         self._pending = None
+        return self._take(message)
+
+    def _take(self, message) -> bool:
+        """Append ``message``'s chunk to the buffer; False at the end of the body."""
         if message["type"] != "http.request":  # http.disconnect: the body ends here
             self._more = False
             return False
@@ -176,13 +213,27 @@ class WsgiBridge:
     """An ASGI application running the WSGI ``application`` on fixed thread pools.
 
     ``body_timeout``: seconds from the request's arrival by which its body must have come;
-    ``timeout_error``: what a read raises after that.
+    ``timeout_error``: what a read raises after that. ``prefill_bytes``: a body up to this
+    size, of a request that carries a credential, is received on the loop before the request
+    is handed to a thread; ``prefill_budget``: how many bytes of bodies may be waited for so
+    at once (beyond it, requests are handed over at once, as larger ones are).
     """
 
-    def __init__(self, application, *, threads: int, body_timeout: float, timeout_error):
+    def __init__(
+        self,
+        application,
+        *,
+        threads: int,
+        body_timeout: float,
+        timeout_error,
+        prefill_bytes: int = 0,
+        prefill_budget: int = 0,
+    ):
         self.application = application
         self.body_timeout = body_timeout
         self.timeout_error = timeout_error
+        self.prefill_bytes, self.prefill_budget = prefill_bytes, prefill_budget
+        self.prefilling = 0  # bytes of bodies being received on the loop (only the loop counts)
         # A ThreadPoolExecutor starts threads as calls come, up to its maximum, and keeps
         # them: each keeps its database connection, as granian's WSGI threads do.
         self.body_threads = ThreadPoolExecutor(threads, thread_name_prefix="ghee-body")
@@ -194,22 +245,25 @@ class WsgiBridge:
         loop = asyncio.get_running_loop()
         environ = build_environ(scope)
         body_stream = None
+        pool = self.threads
         if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             deadline = time.monotonic() + self.body_timeout
             length = environ.get("CONTENT_LENGTH", "")
-            body_stream = AsgiBody(
-                loop,
-                receive,
-                deadline,
-                self.timeout_error,
-                int(length) if length.isdigit() else None,
-            )
+            length = int(length) if length.isdigit() else None
+            body_stream = AsgiBody(loop, receive, deadline, self.timeout_error, length)
             body_stream.ask()
             environ["wsgi.input"] = body_stream
-            pool = self.body_threads
+            reserved = self.prefill_size(environ, length)
+            if reserved:
+                self.prefilling += reserved
+                try:
+                    await body_stream.prefill(reserved)
+                finally:
+                    self.prefilling -= reserved
+            if not body_stream.finished:
+                pool = self.body_threads  # its reads may wait for the client
         else:
             environ["wsgi.input"] = EMPTY_BODY
-            pool = self.threads
         extensions = scope.get("extensions") or {}
         responder = Responder(loop, send, can_send_files="http.response.pathsend" in extensions)
         try:
@@ -225,6 +279,25 @@ class WsgiBridge:
                 await send({"type": "http.response.pathsend", "path": str(body)})
             else:
                 await send({"type": "http.response.body", "body": body})
+
+    def prefill_size(self, environ, length: int | None) -> int:
+        """How many bytes of this request's body to receive on the loop first (0: none).
+
+        A request with no credential at all (no ``Authorization``, no cookie, no
+        ``auth_token``) is handed over at once: its answer (a 401) comes from its headers,
+        and an anonymous client cannot make ghee hold its body. A body larger than
+        ``prefill_bytes`` (an upload) is read by its thread as it comes."""
+        credentials = (
+            "HTTP_AUTHORIZATION" in environ
+            or "HTTP_COOKIE" in environ
+            or "auth_token=" in environ["QUERY_STRING"]
+        )
+        wanted = self.prefill_bytes if length is None else length
+        if not credentials or wanted > self.prefill_bytes:
+            return 0
+        if self.prefilling + wanted > self.prefill_budget:
+            return 0
+        return wanted
 
 
 class SendFile(str):

@@ -91,6 +91,23 @@ def drop_dead_connections(**kwargs) -> int:
     return dropped
 
 
+# SQLSTATEs of a session the server ended: class 08 (connection exception), and 57P01-57P03
+# (terminated by pg_terminate_backend or a shutdown, crash, server not accepting yet).
+_SESSION_ENDED = ("08", "57P01", "57P02", "57P03")
+
+
+def _server_ended_session(exc: OperationalError) -> bool:
+    """psycopg's error (Django keeps it as ``__cause__``) says the session is over: by its
+    SQLSTATE, or by having none. The server sends a SQLSTATE with every error of its own;
+    one without was raised by the client library about the connection itself (the socket
+    closed under a query, a send or receive failed, no connection could be made)."""
+    cause = exc.__cause__
+    if not hasattr(cause, "pgconn"):  # not psycopg's (SQLite's errors have no SQLSTATE)
+        return False
+    sqlstate = cause.sqlstate or ""
+    return not sqlstate or sqlstate.startswith(_SESSION_ENDED)
+
+
 def connection_lost(exc: BaseException, alias: str = "default") -> bool:
     """Whether ``exc`` means the connection (or the server) is gone, not a bad query.
 
@@ -103,6 +120,11 @@ def connection_lost(exc: BaseException, alias: str = "default") -> bool:
         return True
     if not isinstance(exc, OperationalError) or database_busy(exc):
         return False
+    if _server_ended_session(exc):
+        # Said by the error itself: Django may have opened a new connection since (leaving
+        # an atomic block reconnects to restore autocommit), so asking the connection is
+        # not enough.
+        return True
     conn = connections[alias]
     if conn.connection is None:
         return True

@@ -10,6 +10,12 @@ error: ``Cache-Control: private, no-store`` (a CDN must never keep a 404 for an 
 to exist), ``Vary: Authorization``, and ``WWW-Authenticate: Token`` on a 401. An error
 raised about a body that was not read whole (408, 413) also says ``Connection: close``: the
 rest of that body must not be taken for the next request on the connection.
+
+A request whose database connection was lost under it (the server terminated its backend,
+restarted, or is down) is a 503 with ``Retry-After`` (``DatabaseUnavailable``), never a
+500. Its open transaction died with the connection (only a COMMIT whose answer was lost on
+the way may have landed: an Idempotency-Key makes the retry safe); the broken connection is
+closed here, so the next request opens a new one.
 """
 
 import logging
@@ -17,9 +23,11 @@ import math
 import sys
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 
+from ghee.core import db_health
 from ghee.core.http_cache import CONTENT_TYPE, NO_STORE, private_response, render_json
 
 logger = logging.getLogger("ghee.api")
@@ -33,6 +41,18 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "Request body is too large."
     default_code = "payload_too_large"
     close_connection = True
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """503: the request's database connection was lost (or could not be opened)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The connection to the database was lost while answering; try again shortly "
+        "(a write sent again with the same Idempotency-Key is accepted at most once)."
+    )
+    default_code = "database_unavailable"
+    wait = 1  # seconds, sent as Retry-After
 
 
 class FieldErrors(exceptions.APIException):
@@ -78,6 +98,10 @@ def response_for_exception(exc: Exception) -> HttpResponse:
         return error_response(exceptions.ParseError("Too many query parameters"))
     if isinstance(exc, Http404):
         return error_response(exceptions.NotFound())
+    if isinstance(exc, DatabaseError) and db_health.connection_lost(exc):
+        logger.warning("The database connection was lost during a request (503): %s", exc)
+        db_health.close_quietly()
+        return error_response(DatabaseUnavailable())
     logger.error("Unhandled API error", exc_info=exc)
     return server_error_response()
 

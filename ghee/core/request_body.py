@@ -8,16 +8,18 @@ WSGI de-chunked, with no ``CONTENT_LENGTH``, readable to its end.
 Deadlines: a body must have arrived ``GHEE_BODY_READ_TIMEOUT`` seconds after the request's
 headers; later, ``408`` with ``Connection: close`` and nothing accepted.
 
-- Under ``ghee serve --interface asgi`` (``core/asgi_bridge.py``), every read of
-  ``wsgi.input`` waits at most until that deadline and then raises ``RequestTimeout``: a
-  client that sends part of its body and then nothing is answered at the deadline, and its
-  thread is free again. This holds for any reader of ``wsgi.input`` (this module, Django's
-  ``request.read()`` and multipart parser, an upload streamed to a file); a reader that
-  needs longer (a large upload) moves the deadline with ``extend_body_deadline``.
+- Under ``ghee serve``'s default ASGI interface (``core/asgi_bridge.py``), the body of a
+  request with a credential is received by the event loop before this code runs, holding
+  no thread; past the deadline, a read that needs more than what came raises
+  ``RequestTimeout`` at once. Any other body (an upload, an anonymous request) is read as it
+  comes, every read of ``wsgi.input`` waiting at most until that deadline. This holds for
+  any reader of ``wsgi.input`` (this module, Django's ``request.read()`` and multipart
+  parser, an upload streamed to a file); a reader that needs longer (a large upload) moves
+  the deadline with ``extend_body_deadline``.
 - Between reads the clock is checked too (a client trickling a byte at a time), which is
-  all that ``ghee serve``'s default WSGI interface has: there granian's
-  ``wsgi.input.read(n)`` blocks without a timeout, and a client that stalls mid-body holds
-  its thread until it disconnects (docs/api-layer.md: a body-buffering proxy, or ASGI).
+  all that ``ghee serve --interface wsgi`` has: there granian's ``wsgi.input.read(n)``
+  blocks without a timeout, and a client that stalls mid-body holds its thread until it
+  disconnects (docs/api-layer.md: a body-buffering proxy in front).
 
 Only a client holding a valid write token gets this far (``core/api.py`` authenticates
 from the headers before any body is read); see docs/api-layer.md, "Limits and slow clients".
@@ -102,8 +104,8 @@ def _read(stream, wanted: int, deadline: float) -> bytes:
 
 def extend_body_deadline(request, seconds: float) -> None:
     """Give the rest of ``request``'s body ``seconds`` from now (e.g. an upload whose size
-    calls for longer than ``GHEE_BODY_READ_TIMEOUT``). Only the ASGI bridge (``ghee serve
-    --interface asgi``) enforces a deadline inside a read; elsewhere this does nothing."""
+    calls for longer than ``GHEE_BODY_READ_TIMEOUT``). Only the ASGI bridge (``ghee serve``'s
+    default) enforces a deadline inside a read; elsewhere this does nothing."""
     stream = request.META.get("wsgi.input")
     if hasattr(stream, "deadline"):
         stream.deadline = time.monotonic() + seconds

@@ -59,7 +59,7 @@ class MediaAssetAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
         "file_size",
         "dimensions",
         "source_url",
-        "sha256",
+        "checksum",
         "created_at",
     ]
     # Everything but the alt text is what the file is: shown, never edited.
@@ -84,6 +84,11 @@ class MediaAssetAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
             asset.usages = usages.get(asset.id, [])
         changelist.result_list = assets
         return changelist
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Another asset is added by uploading a file (the list's "Upload a file"), not here.
+        extra = {"show_save_and_add_another": False, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
 
     # --- Upload -------------------------------------------------------------------------------
 
@@ -159,6 +164,10 @@ class MediaAssetAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     @admin.display(description="URL")
     def link(self, asset: MediaAsset):
         return format_html('<a href="{0}">{0}</a>', asset.url)
+
+    @admin.display(description="SHA-256")
+    def checksum(self, asset: MediaAsset) -> str:
+        return asset.sha256
 
     @admin.display(description="Size", ordering="size")
     def file_size(self, asset: MediaAsset) -> str:

@@ -12,8 +12,10 @@ forever. This chore deletes such files once they are older than
   flight. ``store_media`` reuses a stored copy only while it is younger than half the
   grace period and writes an older one again (which makes it young), so an import cannot
   pick up a file the sweep is about to delete;
-- leftovers of killed processes in ``GHEE_MEDIA_TMP_DIR`` (downloads and uploads in
-  progress) and half-written ``.tmp-*`` files in local storage go the same way.
+- half-written ``.tmp-*`` files in local storage go the same way; leftovers of killed
+  processes in ``GHEE_MEDIA_TMP_DIR`` (downloads and uploads in progress) go at any age,
+  as soon as no live process holds them (``temporaries.sweep_dead_temporaries``, which a
+  worker also runs when it starts).
 
 Local storage is walked with ``os.scandir``; a bucket is listed with boto3 (1,000 objects
 and their ages per request, instead of a request per file through the storage API).
@@ -30,6 +32,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
 
 from ghee.media.models import MediaAsset
+from ghee.media.temporaries import sweep_dead_temporaries
 
 BATCH = 500
 
@@ -48,7 +51,7 @@ def sweep_orphaned_media() -> dict[str, int]:
             batch = []
     if batch:
         deleted += _delete_orphans(batch, cutoff)
-    temporaries = _sweep_temporaries(cutoff)
+    temporaries = sweep_dead_temporaries()
     return {"deleted": deleted, "temporaries": temporaries, "old_files_checked": checked}
 
 
@@ -101,17 +104,3 @@ def _bucket_files(storage) -> Iterator[tuple[str, datetime]]:
         name = obj.key[len(prefix) + 1 :] if prefix else obj.key
         if name and not name.endswith("/"):
             yield name, obj.last_modified
-
-
-def _sweep_temporaries(cutoff: datetime) -> int:
-    directory = Path(settings.GHEE_MEDIA_TMP_DIR)
-    if not directory.is_dir():
-        return 0
-    removed = 0
-    for entry in os.scandir(directory):
-        if not entry.is_file(follow_symlinks=False):
-            continue
-        if datetime.fromtimestamp(entry.stat().st_mtime, tz=UTC) < cutoff:
-            Path(entry.path).unlink(missing_ok=True)
-            removed += 1
-    return removed

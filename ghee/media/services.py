@@ -13,10 +13,8 @@ connection for the length of a download.
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -24,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from ghee.accounts.models import Organization
 from ghee.core import egress
@@ -32,8 +30,10 @@ from ghee.media.inspection import MediaRejected, inspect_file
 from ghee.media.models import MediaAsset
 from ghee.media.sniffing import FileType
 from ghee.media.storage import asset_key, safe_filename, stored_copy
+from ghee.media.temporaries import Temporary
 
 logger = logging.getLogger(__name__)
+NUL = "\x00"
 
 
 class MediaImportError(Exception):
@@ -64,9 +64,14 @@ class FetchedMedia:
     filename: str
     width: int | None = None
     height: int | None = None
+    # The locked temporary holding the file (None: a file the caller owns).
+    temporary: Temporary | None = field(default=None, repr=False, compare=False)
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if self.temporary is not None:
+            self.temporary.discard()
+        else:
+            self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> "FetchedMedia":
         return self
@@ -75,35 +80,29 @@ class FetchedMedia:
         self.discard()
 
 
-def _temporary_file() -> tuple[BinaryIO, Path]:
-    # On disk under the data directory, not /tmp: that is often RAM, and files can be large.
-    directory = Path(settings.GHEE_MEDIA_TMP_DIR)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix="import-")
-    return os.fdopen(fd, "wb"), Path(name)
-
-
 def fetch_media(url: str, *, timeout: float | None = None) -> FetchedMedia:
     """Download ``url`` and check it. Raises MediaImportError; needs no database.
 
     ``timeout``: seconds for the whole download (default ``GHEE_EGRESS_TIMEOUT``).
     """
-    out, path = _temporary_file()
+    # On disk under the data directory, not /tmp (often RAM); locked while this process
+    # lives, so a sweep after a crash deletes it (``ghee.media.temporaries``).
+    temporary = Temporary("import")
     try:
-        with out:
+        with temporary.file as out:
             digest, size = _download(url, out, timeout)
-        return _checked(path, digest, size, source_url=url, name_from=url)
+        return _checked(temporary, digest, size, source_url=url, name_from=url)
     except BaseException:
-        path.unlink(missing_ok=True)
+        temporary.discard()
         raise
 
 
 def receive_upload(upload: BinaryIO, filename: str) -> FetchedMedia:
     """The same checks for a file a client uploaded (``upload`` is any binary file object)."""
-    out, path = _temporary_file()
+    temporary = Temporary("import")
     try:
         digest, size = hashlib.sha256(), 0
-        with out:
+        with temporary.file as out:
             while chunk := upload.read(egress.CHUNK_SIZE):
                 size += len(chunk)
                 if size > settings.GHEE_MEDIA_MAX_BYTES:
@@ -112,9 +111,9 @@ def receive_upload(upload: BinaryIO, filename: str) -> FetchedMedia:
                     )
                 digest.update(chunk)
                 out.write(chunk)
-        return _checked(path, digest, size, source_url="", name_from=f"/{filename}")
+        return _checked(temporary, digest, size, source_url="", name_from=f"/{filename}")
     except BaseException:
-        path.unlink(missing_ok=True)
+        temporary.discard()
         raise
 
 
@@ -140,16 +139,19 @@ def _download(url: str, out: BinaryIO, timeout: float | None):
     return digest, size
 
 
-def _checked(path: Path, digest, size: int, *, source_url: str, name_from: str) -> FetchedMedia:
+def _checked(
+    temporary: Temporary, digest, size: int, *, source_url: str, name_from: str
+) -> FetchedMedia:
     if size == 0:
         raise MediaImportError("not an allowed file type: the file is empty")
     try:
-        inspection = inspect_file(path)
+        inspection = inspect_file(temporary.path)
     except MediaRejected as exc:
         raise MediaImportError(str(exc)) from exc
     return FetchedMedia(
         source_url=source_url,
-        path=path,
+        path=temporary.path,
+        temporary=temporary,
         sha256=digest.hexdigest(),
         size=size,
         file_type=inspection.file_type,
@@ -175,6 +177,8 @@ def add_to_library(
     organization_id: int, fetched: FetchedMedia, *, alt: str = ""
 ) -> tuple[MediaAsset, bool]:
     """``store_media``, also saying whether the asset is new (``POST /v2/media/``: 201/200)."""
+    if NUL in alt:  # PostgreSQL cannot store it: refused before any file is written
+        raise MediaImportError("alt: must not contain NUL (\\x00) characters")
     asset = MediaAsset.objects.filter(
         organization_id=organization_id, sha256=fetched.sha256
     ).first()
@@ -206,6 +210,10 @@ def add_to_library(
         if written and name != asset.file.name:
             default_storage.delete(name)
         return _with_alt(asset, alt), False
+    except DatabaseError:
+        if written:  # no row will point at the copy this run just wrote
+            default_storage.delete(name)
+        raise
     logger.debug("media: stored %s (%s, %d bytes)", name, asset.content_type, asset.size)
     return asset, True
 

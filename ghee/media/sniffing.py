@@ -3,15 +3,20 @@
 The server's Content-Type header and the URL's extension are chosen by whoever serves the
 file, so ghee ignores both and looks at the bytes. Anything that matches none of these
 signatures is refused; a match is only the first check (images are then opened by Pillow,
-see ``ghee.media.inspection``).
+archives' entries and SVGs' entities checked: see ``ghee.media.inspection``).
+
+Every test here reads a bounded prefix (``HEAD_BYTES``) and is linear in it: no regular
+expression, no parser that can loop on crafted bytes. A ZIP's directory is bounded
+(``archives.check_entries``) before ``zipfile`` parses it.
 """
 
-import re
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import features
+
+from ghee.media import archives, svg
 
 HEAD_BYTES = 16 * 1024
 
@@ -45,6 +50,7 @@ ODT = FileType("application/vnd.oasis.opendocument.text", "odt")
 ODS = FileType("application/vnd.oasis.opendocument.spreadsheet", "ods")
 ODP = FileType("application/vnd.oasis.opendocument.presentation", "odp")
 
+ARCHIVE_TYPES = (DOCX, XLSX, PPTX, ODT, ODS, ODP)
 ALL_TYPES = (JPEG, PNG, GIF, WEBP, AVIF, SVG, PDF, MP4, WEBM, MP3, DOCX, XLSX, PPTX, ODT, ODS, ODP)
 BY_EXTENSION = {file_type.extension: file_type for file_type in ALL_TYPES}
 
@@ -58,13 +64,6 @@ def supported_types() -> tuple[FileType, ...]:
 # apart (QuickTime, 3GP and HEIC are not in the list).
 _MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash"}
 _AVIF_BRANDS = {b"avif", b"avis"}
-
-# An SVG document: optional BOM, XML declaration, comments and doctype, then <svg.
-_SVG_START = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*"
-    rb"(?:<!DOCTYPE\s+svg[^\[>]*(?:\[.*?\])?\s*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>/]",
-    re.DOTALL | re.IGNORECASE,
-)
 
 _OOXML_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
 _ODF_MIMETYPES = {t.content_type.encode(): t for t in (ODT, ODS, ODP)}
@@ -92,7 +91,7 @@ def sniff(file: BinaryIO) -> FileType | None:
         return MP3
     if head.startswith(b"PK\x03\x04"):
         return _office_document(file)
-    if _SVG_START.match(head):
+    if svg.read_prolog(head).is_svg:
         return SVG
     return None
 
@@ -122,9 +121,17 @@ def _is_mp3_frame(head: bytes) -> bool:
 def _office_document(file: BinaryIO) -> FileType | None:
     """OOXML and OpenDocument files are ZIP archives; their parts say which kind.
 
-    Only the archive's directory and the tiny ``mimetype`` member are read, so a zip bomb
-    inside costs nothing here.
+    Only the archive's directory and the tiny ``mimetype`` member are read here, the
+    directory only once its entries are counted within the limit (``ArchiveRefused`` past
+    it); ``inspection`` then checks what the entries unpack to.
     """
+    size = file.seek(0, 2)
+    try:
+        archives.check_entries(file, size)
+    except archives.ArchiveRefused as exc:
+        if exc.too_large:
+            raise
+        return None  # not a ZIP archive at all
     try:
         file.seek(0)
         with zipfile.ZipFile(file) as archive:

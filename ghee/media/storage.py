@@ -37,7 +37,8 @@ def asset_key(organization_id: int, sha256: str) -> str:
 
 def safe_filename(url: str, file_type: FileType) -> str:
     """A readable, URL-safe file name: the URL's last path segment, with the sniffed extension."""
-    last = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])
+    # Only 80 characters are kept: slugify (linear, but per character) sees at most 400.
+    last = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2])[:400]
     stem = slugify(last.rsplit(".", 1)[0] if "." in last else last)[:80].strip("-_")
     return f"{stem or 'file'}.{file_type.extension}"
 

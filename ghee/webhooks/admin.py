@@ -6,6 +6,7 @@ queue deliveries that a worker sends. Querysets are filtered in ``get_queryset``
 rows' own ``organization`` so an organization-scoping mixin can narrow them.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -34,6 +35,7 @@ class EndpointAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     readonly_fields = ["signing_secret", "disabled_reason", "failing_since", "deliveries_link"]
     actions = ["send_test_events"]
     shown_once_template = "admin/webhooks/endpoint/secret.html"
+    rotate_template = "admin/webhooks/endpoint/rotate.html"
     change_form_template = "admin/webhooks/endpoint/change_form.html"
 
     def get_queryset(self, request):
@@ -135,10 +137,19 @@ class EndpointAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
         return endpoint
 
     def rotate_view(self, request, pk: int):
-        try:
-            endpoint = self._endpoint_for_change(request, pk)
-        except _NotPost:
-            return HttpResponseNotAllowed(["POST"])
+        """GET asks "rotate?" on a page of its own (no JavaScript needed); POST rotates."""
+        endpoint = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, endpoint):
+            raise PermissionDenied
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Rotate the signing secret",
+                "endpoint": endpoint,
+                "grace_hours": settings.GHEE_WEBHOOK_ROTATION_GRACE_HOURS,
+            }
+            return TemplateResponse(request, self.rotate_template, context)
         secret = services.rotate_secret(endpoint)
         return self._secret_page(request, endpoint, secret, "Signing secret rotated")
 
@@ -195,8 +206,7 @@ class DeliveryAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
         "endpoint",
         "status",
         "attempts",
-        "last_status_code",
-        "short_error",
+        "last_answer",
         "next_attempt_at",
         "created_at",
     ]
@@ -229,9 +239,18 @@ class DeliveryAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="last error")
-    def short_error(self, obj: Delivery) -> str:
-        return obj.last_error[:80]
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: no save buttons (the delete link stays for who may).
+        read_only = {"show_save": False, "show_save_and_continue": False}
+        return super().change_view(
+            request, object_id, form_url, {**read_only, **(extra_context or {})}
+        )
+
+    @admin.display(description="last answer")
+    def last_answer(self, obj: Delivery) -> str:
+        """ "HTTP 500", the error, or both, in one column (the list must fit the page)."""
+        status = f"HTTP {obj.last_status_code}" if obj.last_status_code else ""
+        return ": ".join(part for part in (status, obj.last_error[:80]) if part) or "-"
 
     def get_urls(self):
         own = [

@@ -1,4 +1,10 @@
-"""The dashboard's endpoint form: events as checkboxes, headers as "Name: value" lines."""
+"""The dashboard's endpoint form: events as checkboxes, headers as "Name: value" lines.
+
+Header values are write-only: an endpoint's page shows each stored header as
+``Name: ********`` (values are often a receiver's credentials, and are kept encrypted).
+A line left masked keeps its stored value, a new value replaces it, a removed line removes
+the header.
+"""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -6,6 +12,9 @@ from django.core.exceptions import ValidationError
 from ghee.webhooks import services
 from ghee.webhooks.choices import EventType
 from ghee.webhooks.models import Endpoint
+from ghee.webhooks.signing_secrets import SecretUnreadable
+
+MASK = "********"
 
 
 class EndpointForm(forms.ModelForm):
@@ -22,7 +31,10 @@ class EndpointForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text='One "Name: value" per line, sent with every delivery (e.g. to authenticate '
-        "ghee to a receiver that cannot check signatures).",
+        f"ghee to a receiver that cannot check signatures); at most {services.MAX_HEADERS}, "
+        f"each value at most {services.MAX_HEADER_VALUE_BYTES} bytes. Values are kept "
+        f"encrypted and never shown again: a stored one reads {MASK}; leave it to keep it, "
+        "or type a new value to replace it.",
     )
 
     class Meta:
@@ -31,9 +43,16 @@ class EndpointForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.stored_headers = {}
         if self.instance.pk:
+            try:
+                self.stored_headers = self.instance.headers
+            except SecretUnreadable as exc:
+                # The page still opens, says why, and new values replace the lost ones.
+                field = self.fields["header_lines"]
+                field.help_text = f"The stored values are lost: {exc}. {field.help_text}"
             self.fields["header_lines"].initial = "\n".join(
-                f"{name}: {value}" for name, value in self.instance.headers.items()
+                f"{name}: {MASK}" for name in self.stored_headers
             )
 
     def clean_url(self):
@@ -43,11 +62,20 @@ class EndpointForm(forms.ModelForm):
         return self._service_clean("events", services.clean_events, self.cleaned_data["events"])
 
     def clean_header_lines(self):
+        stored = self.stored_headers
         headers = {}
-        for line in self.cleaned_data["header_lines"].splitlines():
-            if line.strip():
-                name, value = self._service_clean("header_lines", services.parse_header, line)
-                headers[name] = value
+        lines = [line for line in self.cleaned_data["header_lines"].splitlines() if line.strip()]
+        if len(lines) > services.MAX_HEADERS:
+            raise ValidationError(
+                f"{len(lines)} header lines; an endpoint may have at most {services.MAX_HEADERS}"
+            )
+        for line in lines:
+            name, value = self._service_clean("header_lines", services.parse_header, line)
+            if value == MASK:
+                if name not in stored:
+                    raise ValidationError(f"{name} has no stored value to keep: type its value")
+                value = stored[name]
+            headers[name] = value
         return self._service_clean("header_lines", services.clean_headers, headers)
 
     @staticmethod

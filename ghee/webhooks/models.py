@@ -1,9 +1,9 @@
 """Webhook endpoints, the deliveries owed to them, and every attempt to send one.
 
 - ``Endpoint``: an organization's receiver: URL, the events it wants, custom headers, and
-  its signing secret, encrypted at rest (``secrets.py``: it must be replayed to sign, so it
-  cannot be hashed). During a rotation the previous secret signs too, until
-  ``previous_secret_expires_at``.
+  its signing secret; the secret and the header values are encrypted at rest
+  (``signing_secrets.py``: they must be replayed, so they cannot be hashed). During a
+  rotation the previous secret signs too, until ``previous_secret_expires_at``.
 - ``Delivery``: one event owed to one endpoint, a leased row (``ghee.core.leases``): the
   exact body to send (signed byte for byte on every attempt) and the ``message_id`` sent as
   ``webhook-id``, the same on every retry and on a re-send, so receivers can deduplicate.
@@ -14,6 +14,7 @@ from django.db import models
 
 from ghee.accounts.models import Organization
 from ghee.core.leases import LeasedRow
+from ghee.webhooks import signing_secrets
 
 
 class Endpoint(models.Model):
@@ -25,7 +26,9 @@ class Endpoint(models.Model):
     events = models.JSONField(
         default=list, help_text="Event names; collectionitem.all is every one."
     )
-    headers = models.JSONField(default=dict, blank=True, help_text="Sent with every delivery.")
+    # Custom headers sent with every delivery, {name: value}, encrypted like the secret:
+    # their values are often credentials. Read and set them through ``headers``.
+    headers_encrypted = models.TextField(blank=True, editable=False)
     secret_encrypted = models.TextField(editable=False)
     previous_secret_encrypted = models.TextField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -43,6 +46,15 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The custom headers in clear (``SecretUnreadable`` if no key decrypts them)."""
+        return signing_secrets.decrypt_headers(self.headers_encrypted)
+
+    @headers.setter
+    def headers(self, headers: dict[str, str]) -> None:
+        self.headers_encrypted = signing_secrets.encrypt_headers(headers)
 
     def wants(self, event: str) -> bool:
         return event in self.events or "collectionitem.all" in self.events

@@ -41,6 +41,10 @@ RESERVED_HEADERS = frozenset(
     }
 )
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+# Custom headers are sent with every delivery and kept encrypted: a receiver's token fits
+# easily; a megabyte "header" does not belong in every request (nor in the database).
+MAX_HEADERS = 20
+MAX_HEADER_VALUE_BYTES = 4096
 
 
 def register() -> None:
@@ -62,12 +66,18 @@ def register() -> None:
 
 
 def clean_url(url: str) -> str:
-    """An http(s) URL the egress client would send to (no DNS lookup here)."""
+    """An http(s) URL the egress client would send to.
+
+    The host is resolved and checked by the egress policy now, as every send checks it
+    again: a name that leads only to refused addresses (``localhost``, an intranet name) is
+    refused here, not at its first delivery. A name that does not resolve (yet) is accepted:
+    DNS may change before the first event, and each send checks it anyway.
+    """
     url = (url or "").strip()
     try:
-        target = egress.Target(url)
-        if target.literal is not None:
-            target.addresses()  # an address literal is checked now, a name at each send
+        egress.Target(url).addresses()
+    except egress.ConnectionFailed:
+        pass
     except egress.EgressError as exc:
         raise ValidationError({"url": str(exc)}) from None
     return url
@@ -90,11 +100,25 @@ def clean_events(events) -> list[str]:
 
 
 def clean_headers(headers: dict[str, str]) -> dict[str, str]:
+    headers = headers or {}
+    if len(headers) > MAX_HEADERS:
+        count = len(headers)
+        raise ValidationError(
+            {"headers": f"{count} custom headers; an endpoint may have at most {MAX_HEADERS}"}
+        )
     cleaned = {}
-    for name, value in (headers or {}).items():
+    for name, value in headers.items():
         name, value = str(name).strip(), str(value).strip()
-        if not _HEADER_NAME.match(name):
-            raise ValidationError({"headers": f"{name!r} is not a valid header name"})
+        if not _HEADER_NAME.match(name[:101]):
+            raise ValidationError({"headers": f"{name[:100]!r} is not a valid header name"})
+        size = len(value.encode())
+        if size > MAX_HEADER_VALUE_BYTES:
+            raise ValidationError(
+                {
+                    "headers": f"the value of {name} is {size} bytes; "
+                    f"at most {MAX_HEADER_VALUE_BYTES} are allowed"
+                }
+            )
         if name.lower() in RESERVED_HEADERS:
             raise ValidationError({"headers": f"{name} is set by ghee and cannot be replaced"})
         if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in value):
@@ -107,7 +131,8 @@ def parse_header(text: str) -> tuple[str, str]:
     """``"Name: value"`` (as curl takes it) -> ``("Name", "value")``."""
     name, colon, value = text.partition(":")
     if not colon or not name.strip():
-        raise ValidationError({"headers": f'{text!r} is not of the form "Name: value"'})
+        shown = text if len(text) <= 60 else text[:60] + "…"
+        raise ValidationError({"headers": f'{shown!r} is not of the form "Name: value"'})
     return name.strip(), value.strip()
 
 

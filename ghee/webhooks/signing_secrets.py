@@ -1,4 +1,4 @@
-"""Endpoint signing secrets: generated, shown once, encrypted at rest.
+"""Endpoint signing secrets (generated, shown once) and custom header values, encrypted at rest.
 
 A signing secret must be replayed on every delivery, so it cannot be hashed like an API
 token. It is encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from the ``cryptography``
@@ -6,9 +6,13 @@ package) under a key derived from ``GHEE_SECRET_KEY`` with HKDF, so a copy of th
 alone does not reveal it. Keys from ``SECRET_KEY_FALLBACKS`` still decrypt, so the secret
 key can be rotated the way Django rotates it; a secret that no key decrypts is an error
 that says to rotate the endpoint's secret.
+
+An endpoint's custom headers (often a receiver's credentials) are kept the same way, as one
+encrypted JSON object: they too are replayed on every delivery and shown nowhere.
 """
 
 import base64
+import json
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -57,4 +61,21 @@ def decrypt(token: str) -> str:
         raise SecretUnreadable(
             "the endpoint's signing secret cannot be decrypted (GHEE_SECRET_KEY changed?): "
             "rotate it with `ghee webhook rotate`"
+        ) from None
+
+
+def encrypt_headers(headers: dict[str, str]) -> str:
+    """``{name: value}`` as one encrypted text ("" for none)."""
+    return encrypt(json.dumps(headers, ensure_ascii=False)) if headers else ""
+
+
+def decrypt_headers(token: str) -> dict[str, str]:
+    if not token:
+        return {}
+    try:
+        return json.loads(_fernet().decrypt(token.encode()))
+    except InvalidToken:
+        raise SecretUnreadable(
+            "the endpoint's custom header values cannot be decrypted (GHEE_SECRET_KEY "
+            "changed?): set them again on the endpoint's dashboard page"
         ) from None

@@ -97,6 +97,12 @@ def test_a_member_sees_only_their_organization_and_a_revoked_token_is_rejected(i
         row.locator("input.action-select").check()
         page.select_option("select[name=action]", "revoke")
         page.click("button[name=index]")
+        # A page that asks first; nothing is revoked until it is confirmed.
+        seen["confirm"] = page.inner_text("#content-main")
+        seen["read_while_asked"] = requests.get(
+            f"{base}/v2/content/products/", params={"auth_token": clear}, timeout=10
+        ).status_code
+        page.click("#confirm-revoke")
         page.wait_for_selector(".messagelist")
         shot(page, "token-revoked")
         seen["message"] = page.inner_text(".messagelist")
@@ -120,6 +126,8 @@ def test_a_member_sees_only_their_organization_and_a_revoked_token_is_rejected(i
     assert len(seen["clear"]) == 52
     assert seen["read_before"] == 200
     assert seen["clear"] not in seen["list_after"]  # shown once, on its own page
+    assert "Revoke these tokens?" in seen["confirm"] and "made in the browser" in seen["confirm"]
+    assert seen["read_while_asked"] == 200
     assert "Revoked 1 token(s)" in seen["message"]
     assert seen["read_after"].status_code == 401
     assert seen["read_after"].json() == {"detail": "Invalid token."}

@@ -357,5 +357,6 @@ def test_refusals_are_logged_for_operators_without_credentials(caplog, resolve):
     assert record.levelname == "WARNING"
     assert record.getMessage() == (
         "egress (test) refused http://intranet.test/report.pdf: "
-        "blocked address: intranet.test is not a public address"
+        "blocked address: intranet.test is not a public address (it resolves to 10.0.0.7; "
+        "to allow it, start ghee with GHEE_EGRESS_ALLOW_NETWORKS=10.0.0.7/32)"
     )

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from ghee.cli import printed_command
 from ghee.media.models import MediaAsset
 from tests.media import samples
 
@@ -39,7 +40,7 @@ def test_import_then_list(allow_loopback, media_storage, org):
 
 def test_list_of_an_empty_library(org):
     assert run("list", "--org", "acme").strip() == (
-        "No media in acme yet: `ghee media import URL --org acme`."
+        f"No media in acme yet: `{printed_command()} media import URL --org acme`."
     )
 
 

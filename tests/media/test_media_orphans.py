@@ -11,6 +11,7 @@ from ghee.core.chores import run_chore
 from ghee.media.models import MediaAsset
 from ghee.media.services import import_from_url
 from ghee.media.storage import asset_key
+from ghee.media.temporaries import Temporary
 from tests.media import samples
 from tests.media.conftest import BUCKET, stored_files
 from tests.media.test_media_s3 import keys, use_s3
@@ -39,16 +40,17 @@ def test_old_orphans_go_and_everything_else_stays(allow_loopback, media_storage,
     age(half_written, 2 * DAY)
     tmp = settings.GHEE_MEDIA_TMP_DIR
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "import-dead").write_bytes(b"a killed worker's download")
-    age(tmp / "import-dead", 2 * DAY)
-    (tmp / "import-live").write_bytes(b"a download in progress")
+    (tmp / "import-dead").write_bytes(b"a killed worker's download")  # nobody holds it
+    live = Temporary("import")  # a download in progress: locked by this live process
+    live.file.write(b"a download in progress")
 
     result = run_chore("sweep_orphaned_media")
 
     assert result == {"deleted": 2, "temporaries": 1, "old_files_checked": 3}
     assert stored_files(media_storage) == sorted([kept.file.name, young])
     assert not half_written.parent.exists()  # an emptied key directory goes too
-    assert [p.name for p in tmp.iterdir()] == ["import-live"]
+    assert list(tmp.iterdir()) == [live.path]
+    live.discard()
     assert default_storage.open(kept.file.name).read() == samples.png_bytes()
 
 

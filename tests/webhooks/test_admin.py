@@ -21,6 +21,12 @@ def shown_secret(page) -> str:
     return match.group(1)
 
 
+def header_box(page) -> str:
+    match = re.search(r'<textarea name="header_lines"[^>]*>(.*?)</textarea>', page.text, re.S)
+    assert match, page.text
+    return match.group(1).strip()
+
+
 def test_creating_an_endpoint_shows_its_secret_once(admin_client, org, receiver):
     url = receiver.hook("/in")
     page = admin_client.post(
@@ -42,7 +48,9 @@ def test_creating_an_endpoint_shows_its_secret_once(admin_client, org, receiver)
     assert services.signing_keys(endpoint) == [secret]
     change = admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/")
     assert change.status_code == 200
-    assert secret not in change.text and "X-Shop: 42" in change.text
+    # The header's value is write-only: its name is shown, its value masked.
+    assert secret not in change.text
+    assert header_box(change) == "X-Shop: ********"
     assert "Rotate secret" in change.text and "Send test event" in change.text
 
 
@@ -83,8 +91,16 @@ def test_editing_keeps_the_secret(admin_client, org, receiver):
 
 def test_rotate_shows_the_new_secret_once_and_the_old_still_signs(admin_client, org, receiver):
     endpoint, old = add_endpoint(org, receiver.hook("/in"))
-    assert admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/").status_code == 405
-    page = admin_client.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/")
+    change = admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/")
+    # "Rotate secret" is a link to a page that asks; following it changes nothing.
+    rotate_url = f"/admin/webhooks/endpoint/{endpoint.pk}/rotate/"
+    assert f'href="{rotate_url}"' in change.text
+    asked = admin_client.get(rotate_url)
+    assert asked.status_code == 200
+    assert "Make a new signing secret" in asked.text and "keeps signing for 24 hours" in asked.text
+    assert 'id="confirm-rotate"' in asked.text and "whsec_" not in asked.text
+    assert services.signing_keys(Endpoint.objects.get()) == [old]
+    page = admin_client.post(rotate_url)
     new = shown_secret(page)
     assert new != old and "also signs until" in page.text
     endpoint.refresh_from_db()
@@ -105,6 +121,9 @@ def test_test_event_and_the_delivery_log_with_attempts_and_resend(admin_client, 
     assert log.status_code == 200 and "collectionitem.test" in log.text
     detail = admin_client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
     assert "oops" in detail.text and "HTTP 500" in detail.text and "Re-send" in detail.text
+    # A log entry: nothing on the page is edited, so there is no save button.
+    assert 'name="_save"' not in detail.text and 'name="_continue"' not in detail.text
+    assert 'name="_addanother"' not in detail.text
 
     resent = admin_client.post(f"/admin/webhooks/delivery/{delivery.pk}/resend/")
     assert resent.status_code == 302
@@ -137,3 +156,64 @@ def test_the_delivery_log_costs_the_same_queries_for_many_rows(admin_client, org
     with CaptureQueriesContext(connection) as many:
         assert admin_client.get("/admin/webhooks/endpoint/").status_code == 200
     assert len(many) == len(few)
+
+
+def test_header_values_are_write_only_masked_kept_replaced_and_removed(admin_client, org, receiver):
+    endpoint, _ = add_endpoint(org, receiver.hook("/in"), headers={"X-Shop": "s3cret-42"})
+    change_url = f"/admin/webhooks/endpoint/{endpoint.pk}/change/"
+    page = admin_client.get(change_url)
+    assert header_box(page) == "X-Shop: ********" and "s3cret-42" not in page.text
+    form = {"url": endpoint.url, "events": ["collectionitem.all"], "is_active": "on"}
+
+    # Left masked: kept; a new line: added.
+    admin_client.post(change_url, {**form, "header_lines": "X-Shop: ********\nX-Env: prod"})
+    endpoint.refresh_from_db()
+    assert endpoint.headers == {"X-Shop": "s3cret-42", "X-Env": "prod"}
+    page = admin_client.get(change_url)
+    assert header_box(page) == "X-Shop: ********\nX-Env: ********"
+    assert "s3cret-42" not in page.text and "prod" not in header_box(page)
+
+    # A new value replaces; a removed line removes.
+    admin_client.post(change_url, {**form, "header_lines": "X-Shop: rotated-43"})
+    endpoint.refresh_from_db()
+    assert endpoint.headers == {"X-Shop": "rotated-43"}
+
+    # A mask for a header that has no stored value cannot be kept.
+    page = admin_client.post(change_url, {**form, "header_lines": "X-Other: ********"})
+    assert page.status_code == 200 and "X-Other has no stored value to keep" in page.text
+    endpoint.refresh_from_db()
+    assert endpoint.headers == {"X-Shop": "rotated-43"}
+
+
+def test_the_form_caps_header_values_and_refuses_local_names(admin_client, org, settings):
+    settings.GHEE_EGRESS_ALLOW_NETWORKS = []
+    form = {"organization": org.pk, "events": ["collectionitem.all"], "is_active": "on"}
+    page = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {**form, "url": "https://hooks.example.com/in", "header_lines": "X-Big: " + "a" * 5000},
+    )
+    assert page.status_code == 200
+    assert "the value of X-Big is 5000 bytes; at most 4096 are allowed" in page.text
+    many = "\n".join(f"X-H{n}: v" for n in range(21))
+    page = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {**form, "url": "https://hooks.example.com/in", "header_lines": many},
+    )
+    assert "21 header lines; an endpoint may have at most 20" in page.text
+    page = admin_client.post(
+        "/admin/webhooks/endpoint/add/", {**form, "url": "http://localhost/in"}
+    )
+    assert "blocked address: localhost" in page.text
+    assert not Endpoint.objects.exists()
+
+
+def test_unreadable_header_values_can_be_typed_again(admin_client, admin_user, org, settings):
+    endpoint, _ = add_endpoint(org, "https://hooks.example.com/in", headers={"X-Key": "old"})
+    settings.SECRET_KEY = "another key entirely, long enough for Django"
+    admin_client.force_login(admin_user)  # the session was signed with the old key
+    change_url = f"/admin/webhooks/endpoint/{endpoint.pk}/change/"
+    page = admin_client.get(change_url)
+    assert page.status_code == 200 and "The stored values are lost" in page.text
+    form = {"url": endpoint.url, "events": ["collectionitem.all"], "is_active": "on"}
+    assert admin_client.post(change_url, {**form, "header_lines": "X-Key: new"}).status_code == 302
+    assert Endpoint.objects.get().headers == {"X-Key": "new"}

@@ -144,3 +144,26 @@ def test_disable_and_enable(org, receiver):
     ghee("webhook", "enable", str(endpoint.pk))
     endpoint.refresh_from_db()
     assert endpoint.is_active and endpoint.disabled_reason == ""
+
+
+def test_add_refuses_names_that_lead_only_to_refused_addresses(org, settings):
+    settings.GHEE_EGRESS_ALLOW_NETWORKS = []
+    for url in ("http://localhost/hook", "http://api.localhost/hook"):
+        with pytest.raises(CommandError, match=r"blocked address: .*localhost is not a public"):
+            ghee("webhook", "add", "--org", "acme", url, "--events", "collectionitem.all")
+    assert not Endpoint.objects.exists()
+    # A name that does not resolve (yet) is accepted: every send checks it again.
+    out = "https://hooks.example.com/in"
+    ghee("webhook", "add", "--org", "acme", out, "--events", "collectionitem.all")
+    assert Endpoint.objects.get().url == out
+
+
+def test_add_caps_custom_headers(org, receiver):
+    url = receiver.hook("/in")
+    with pytest.raises(CommandError, match="the value of X-Big is 100000 bytes; at most 4096"):
+        ghee("webhook", "add", "--org", "acme", url, "--events", "collectionitem.all",
+             "--header", "X-Big: " + "a" * 100_000)  # fmt: skip
+    many = [arg for n in range(21) for arg in ("--header", f"X-H{n}: v")]
+    with pytest.raises(CommandError, match="21 custom headers; an endpoint may have at most 20"):
+        ghee("webhook", "add", "--org", "acme", url, "--events", "collectionitem.all", *many)
+    assert not Endpoint.objects.exists()

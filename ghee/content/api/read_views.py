@@ -7,8 +7,9 @@ organization, query or header) and renders whatever these functions raise;
 ``request.token.organization_id`` scopes every lookup, so a token never sees another
 organization's collections (they are simply not found).
 
-Every read is within ``read.budget``'s caps (checked before any query) and runs its queries
-under ``read.timeouts``' time limit (``@time_limited``).
+Every read is within ``read.budget``'s caps: on its parameters (checked before any query)
+and on what its response holds (``ResponseBudget``, counted by the renderer while it builds
+the items); it runs its queries under ``read.timeouts``' time limit (``@time_limited``).
 """
 
 import re
@@ -106,7 +107,10 @@ def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
         filters = _filters(schema, params, key_request)
         order = read_params.parse_order(schema, params.get("order"))
         queried.append((schema, filters, order))
-    renderer = ItemRenderer(organization_id, options)
+    narrower = budget.NARROW_KEYS if several else budget.NARROW_LIST
+    renderer = ItemRenderer(
+        organization_id, options, budget.ResponseBudget(options.levels, narrower)
+    )
     data, page = {}, None
     for schema, filters, order in queried:
         page = queries.list_items(schema, options.scope, filters, order, paging)
@@ -139,7 +143,8 @@ def list_collection(request: ApiRequest, key: str):
     order = read_params.parse_order(schema, params.get("order"))
     paging = read_params.parse_paging(params)
     page = queries.list_items(schema, options.scope, filters, order, paging)
-    items = ItemRenderer(organization_id, options).render(schema, page.items)
+    response_budget = budget.ResponseBudget(options.levels, budget.NARROW_LIST)
+    items = ItemRenderer(organization_id, options, response_budget).render(schema, page.items)
     body = {"meta": page.meta(), "data": {schema.collection_key: items}}
     return json_response(request.http, body, shared=not options.scope.preview)
 
@@ -153,8 +158,9 @@ def retrieve_item(request: ApiRequest, key: str, item_id: str):
     if schema is None or item_id is None:
         raise exceptions.NotFound()
     options = read_params.parse_read_options(request.params, schema.locales)
-    values = queries.load_items(schema.collection_id, options.scope, [item_id]).get(item_id)
-    if values is None:
+    row = queries.load_items(schema.collection_id, options.scope, [item_id]).get(item_id)
+    if row is None:
         raise exceptions.NotFound()
-    [item] = ItemRenderer(organization_id, options).render(schema, [(item_id, values)])
+    response_budget = budget.ResponseBudget(options.levels, budget.NARROW_ITEM)
+    [item] = ItemRenderer(organization_id, options, response_budget).render(schema, [row])
     return json_response(request.http, {"data": item}, shared=not options.scope.preview)

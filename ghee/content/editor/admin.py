@@ -247,7 +247,7 @@ class ItemAdmin(OrganizationScopedAdmin, admin.ModelAdmin):
             media=media,
             can_delete=item is not None and self.has_delete_permission(request),
             can_change=self.has_change_permission(request) if item else True,
-            jobs=services.recent_jobs(item.pk) if item else [],
+            jobs=services.recent_jobs(item) if item else [],
         )
         return TemplateResponse(request, "admin/content/item/edit.html", context)
 

@@ -82,10 +82,18 @@ class TextHelpForm(forms.ModelForm):
                 field.help_text = escape(field.help_text)
 
 
+class OptionalJSONField(forms.JSONField):
+    """A JSON value that may be absent: shown as an empty box, not as ``null``."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class FieldForm(TextHelpForm):
     class Meta:
         model = Field
         fields = ["key", "order", *MODEL_ATTRIBUTES]
+        field_classes = {"default": OptionalJSONField}
         widgets = {
             "type": forms.Select(attrs={"data-ghee-type-options": json.dumps(type_options())}),
             "order": forms.NumberInput(attrs={"class": "ghee-order", "min": 0}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ghee.content import job_summary
 from ghee.content.choices import ItemStatus, JobKind, JobStatus
 from ghee.content.editor.listing import status_text
 from ghee.content.models import Item, ItemLocale, Job
@@ -178,13 +179,21 @@ def version_states(item_id: int) -> dict[str, str]:
     }
 
 
-def recent_jobs(item_id: int, limit: int = 5) -> list[Job]:
-    """The item's latest jobs (index ``job_item_order``)."""
-    return list(
-        Job.objects.filter(item_id=item_id)
-        .order_by("-id")
-        .only("id", "kind", "status", "editor", "created_at", "finished_at")[:limit]
-    )
+def recent_jobs(item: Item, limit: int = 5) -> list[Job]:
+    """The item's latest jobs (index ``job_item_order``), down to the one that created it.
+
+    A create job can make many items, so it names none in ``Job.item``; the item names its
+    creating job instead (``Item.job``). Being the item's first, it is shown when fewer than
+    ``limit`` jobs came after it.
+    """
+    columns = ("id", "kind", "status", "editor", "created_at", "finished_at")
+    rows = job_summary.annotate_unpublish(Job.objects.only(*columns))
+    jobs = list(rows.filter(item_id=item.pk).order_by("-id")[:limit])
+    if item.job_id and len(jobs) < limit and all(job.pk != item.job_id for job in jobs):
+        jobs.extend(rows.filter(pk=item.job_id))
+    for job in jobs:
+        job.what = job_summary.verb(job.kind, job.is_unpublish)  # as the jobs list says it
+    return jobs
 
 
 @dataclass
@@ -199,22 +208,13 @@ class JobOutcome:
     problems: list[str]
 
 
-_ASKED = {
-    JobKind.CREATE: "Create",
-    JobKind.REPLACE: "Save",
-    JobKind.UPDATE: "Change",
-    JobKind.DELETE: "Delete",
-}
-
-
 def describe_job(job: Job) -> JobOutcome:
     payload = job.payload or {}
     status = payload.get("status")
     fields = payload.get("fields")
-    if job.kind == JobKind.UPDATE and not fields and status == ItemStatus.DRAFT:
-        asked = "Unpublish"
-    else:
-        asked = _ASKED.get(job.kind, job.kind)
+    unpublish = job_summary.is_unpublish(job.kind, payload)
+    asked = job_summary.verb(job.kind, unpublish)  # the jobs list names it the same way
+    if not unpublish:
         if status == ItemStatus.PUBLISHED:
             asked += " and publish"
         elif status == ItemStatus.DRAFT and job.kind != JobKind.DELETE:

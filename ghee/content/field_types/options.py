@@ -9,12 +9,13 @@ and the rules between options, belong to the types (``ghee.content.field_types``
 
 import dataclasses
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ghee.content.field_types.values import NAMED_PATTERNS, REGEX_PREFIX
+import regex
+
+from ghee.content.field_types.values import NAMED_PATTERNS, REGEX_PREFIX, compile_user_pattern
 
 
 class OptionError(ValueError):
@@ -59,8 +60,8 @@ def check_pattern(value: Any) -> str:
         if not expression:
             raise OptionError("regex:<expression> has an empty expression")
         try:
-            re.compile(expression)
-        except re.error as exc:
+            compile_user_pattern(expression)
+        except regex.error as exc:
             raise OptionError(f"{expression!r} is not a valid regular expression: {exc}") from exc
         return value
     if value not in NAMED_PATTERNS:

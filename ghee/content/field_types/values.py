@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import regex
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
@@ -170,6 +172,33 @@ NAMED_PATTERNS: dict[str, tuple[Callable[[str], bool], str]] = {
 REGEX_PREFIX = "regex:"
 
 
+def compile_user_pattern(expression: str) -> regex.Pattern:
+    """A schema's ``regex:<expression>``, compiled by the ``regex`` package in its
+    ``re``-compatible mode (V0). Not ``re``: a pattern such as ``(a|aa)+$`` backtracks
+    exponentially on values a write token sends, and only ``regex`` can stop a match
+    (``_bounded_regex_test``)."""
+    return regex.compile(expression, flags=regex.V0)
+
+
+def _bounded_regex_test(pattern: regex.Pattern) -> Callable[[str], bool]:
+    """A schema pattern's test, stopped after ``GHEE_SCHEMA_PATTERN_TIMEOUT_MS``: a value
+    that takes longer is refused (a 400 naming the field), never a process held."""
+
+    def test(value: str) -> bool:
+        timeout = settings.GHEE_SCHEMA_PATTERN_TIMEOUT_MS / 1000
+        try:
+            return pattern.fullmatch(value, timeout=timeout) is not None
+        except TimeoutError as exc:
+            raise FieldError(
+                "This value took too long to check against the field's pattern "
+                f"(over {settings.GHEE_SCHEMA_PATTERN_TIMEOUT_MS} ms, "
+                "GHEE_SCHEMA_PATTERN_TIMEOUT_MS); the pattern backtracks on it: "
+                "simplify the schema's pattern."
+            ) from exc
+
+    return test
+
+
 def pattern_checker(pattern: str) -> Callable[[str], None] | None:
     """The check of a text field's ``pattern`` option (None when it has none)."""
     if not pattern:
@@ -177,8 +206,8 @@ def pattern_checker(pattern: str) -> Callable[[str], None] | None:
     test, message = NAMED_PATTERNS.get(pattern, (None, ""))
     if test is None and pattern.startswith(REGEX_PREFIX):
         try:
-            test = _regex_test(re.compile(pattern[len(REGEX_PREFIX) :]))
-        except re.error:
+            test = _bounded_regex_test(compile_user_pattern(pattern[len(REGEX_PREFIX) :]))
+        except regex.error:
             test = None
         message = "This value does not match the required pattern."
     if test is None:

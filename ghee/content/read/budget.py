@@ -69,3 +69,64 @@ def too_many_items(collection_key: str, count: int) -> OverBudget:
         f"(GHEE_READ_MAX_ITEMS_PER_KEY); read it alone with /v2/content/{collection_key}/ "
         "and page or page_size"
     )
+
+
+# --- What one response may hold -----------------------------------------------------------
+# References multiply: 100 items each referencing all 100 make 100**levels objects at
+# ``levels`` (10**8 at levels=4: one such read took 10.5 GB before it was killed), while the
+# queries stay few and fast. So the renderer counts what it builds, as it builds it.
+
+
+class ResponseBudget:
+    """What one response may hold, counted while it is built (``read.rendering``):
+
+    - objects: item objects and reference URIs, each counted every time it appears (an item
+      referenced from 100 places is 100 objects), at most ``GHEE_READ_MAX_RESPONSE_OBJECTS``;
+    - bytes: the JSON's size, estimated from each item's stored size and the URIs, at most
+      ``GHEE_READ_MAX_RESPONSE_BYTES``.
+
+    ``narrower`` names the ways the view offers to read less (a smaller page_size, fewer
+    keys...), for the 400's message; fewer levels is added when there are levels to drop.
+    """
+
+    def __init__(self, levels: int, narrower: tuple[str, ...]) -> None:
+        self.levels = levels
+        self.narrower = narrower
+        self.max_objects = settings.GHEE_READ_MAX_RESPONSE_OBJECTS
+        self.max_bytes = settings.GHEE_READ_MAX_RESPONSE_BYTES
+        self.objects = 0  # charged: items rendered whole, with everything they expand to
+        self.bytes = 0
+
+    def check(self, objects: int = 0, size: int = 0) -> None:
+        """Raise ``OverBudget`` if what is charged plus ``objects``/``size`` (a part of the
+        response not charged yet, or a lower bound for one) is past a cap."""
+        if self.objects + objects > self.max_objects:
+            raise self._over(
+                f"more than {self.max_objects} items and references "
+                "(GHEE_READ_MAX_RESPONSE_OBJECTS)"
+            )
+        if self.bytes + size > self.max_bytes:
+            raise self._over(
+                f"more than {self.max_bytes} bytes of JSON (GHEE_READ_MAX_RESPONSE_BYTES)"
+            )
+
+    def charge(self, objects: int, size: int) -> None:
+        self.check(objects, size)
+        self.objects += objects
+        self.bytes += size
+
+    def _over(self, what: str) -> OverBudget:
+        ways = list(self.narrower)
+        if self.levels > 1:
+            ways.insert(0, f"fewer levels (levels={self.levels - 1} or less)")
+        how = "; narrow it with " + ", ".join(ways) if ways else ""
+        return OverBudget(
+            f"This read would return {what}: references expand to levels={self.levels}{how}"
+        )
+
+
+# The ways each read can be narrowed, for ``ResponseBudget``'s 400.
+NARROW_BY_FILTER = "a filter (fields.<key>=<value>)"
+NARROW_LIST = ("a smaller page_size", NARROW_BY_FILTER)
+NARROW_KEYS = ("fewer keys (or one collection at a time, paged with page_size)", NARROW_BY_FILTER)
+NARROW_ITEM = ()

@@ -31,6 +31,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -44,6 +45,15 @@ FI = ItemFieldIndex._meta.db_table
 
 # Rows fetched per ``IN (...)`` query: well under SQLite's and PostgreSQL's parameter limits.
 ID_BATCH = 500
+
+
+class Row(NamedTuple):
+    """An item's values as read, with the size of their stored JSON (what the response
+    budget, ``read.budget.ResponseBudget``, counts an item's own fields as)."""
+
+    item_id: int
+    values: dict
+    size: int
 
 
 # --- SQL ----------------------------------------------------------------------------------
@@ -146,9 +156,7 @@ def _unordered_ids(select: _Select, limit: int | None, offset: int) -> list[int]
     return [row[0] for row in _rows(sql, [*select.params, *params])]
 
 
-def _unordered_rows(
-    select: _Select, scope: Scope, limit: int | None, offset: int
-) -> list[tuple[int, dict]]:
+def _unordered_rows(select: _Select, scope: Scope, limit: int | None, offset: int) -> list[Row]:
     """Like ``_unordered_ids`` but with each item's values, in one query: the page's ids
     come from the index (a subquery, so OFFSET skips index entries, not rows), then their
     rows by the (item, locale) key."""
@@ -161,14 +169,17 @@ def _unordered_rows(
         "ORDER BY v.item_id"
     )
     return [
-        (item_id, _json(values))
+        _row(item_id, values)
         for item_id, values in _rows(sql, [scope.locale, *select.params, *params])
     ]
 
 
-def _json(values):
-    # SQLite hands JSON columns over as text; PostgreSQL's driver may have decoded them.
-    return json.loads(values) if isinstance(values, str | bytes) else values
+def _row(item_id: int, stored) -> Row:
+    # Both databases hand JSON columns over as text (Django has psycopg leave jsonb as text
+    # for JSONField to decode), so the size is free; a driver that decoded them pays for it.
+    if isinstance(stored, str | bytes):
+        return Row(item_id, json.loads(stored), len(stored))
+    return Row(item_id, stored, len(json.dumps(stored)))
 
 
 def _ordered_ids(
@@ -301,11 +312,11 @@ def _visible_rows(schema_id: int, scope: Scope, ids: Sequence[int], columns: str
         )
 
 
-def load_items(schema_id: int, scope: Scope, ids: Sequence[int]) -> dict[int, dict]:
-    """``{item id: values}`` for the visible ones among ``ids`` (of collection ``schema_id``)."""
+def load_items(schema_id: int, scope: Scope, ids: Sequence[int]) -> dict[int, Row]:
+    """``{item id: row}`` for the visible ones among ``ids`` (of collection ``schema_id``)."""
     column = "il.data" if scope.preview else "il.published_data"
     return {
-        item_id: _json(values)
+        item_id: _row(item_id, values)
         for item_id, values in _visible_rows(schema_id, scope, ids, f"il.item_id, {column}")
     }
 
@@ -320,7 +331,7 @@ def visible_ids(schema_id: int, scope: Scope, ids: Sequence[int]) -> set[int]:
 
 @dataclass(frozen=True)
 class ItemPage:
-    items: list[tuple[int, dict]]  # (item id, values), in list order
+    items: list[Row]  # in list order
     count: int | None  # None when the listing isn't paged
     paging: Paging
     has_next: bool
@@ -356,8 +367,8 @@ def list_items(
     else:
         ids = item_ids(schema, scope, filters, order, limit=probe, offset=paging.offset)
         fetched = len(ids)
-        values = load_items(schema.collection_id, scope, ids)
-        items = [(item_id, values[item_id]) for item_id in ids if item_id in values]
+        rows = load_items(schema.collection_id, scope, ids)
+        items = [rows[item_id] for item_id in ids if item_id in rows]
     has_next = probe is not None and fetched > paging.limit
     if has_next:
         items = items[: paging.limit]

@@ -60,7 +60,7 @@ _DENIED_V6 = tuple(
 )
 
 
-def _unwrap(ip: IPAddress) -> IPAddress:
+def unwrap(ip: IPAddress) -> IPAddress:
     """The address a socket really reaches: no zone id, IPv4-mapped IPv6 as IPv4.
 
     Connecting to ``::ffff:127.0.0.1`` reaches 127.0.0.1, yet Python 3.11 says it is not
@@ -76,7 +76,7 @@ def _unwrap(ip: IPAddress) -> IPAddress:
 
 def is_public_address(ip: IPAddress) -> bool:
     """True only for globally routable unicast addresses that embed no other address."""
-    ip = _unwrap(ip)
+    ip = unwrap(ip)
     denied = _DENIED_V4 if ip.version == 4 else _DENIED_V6
     if any(ip in network for network in denied):
         return False
@@ -88,7 +88,7 @@ def is_allowed_address(ip: IPAddress, allowed_networks=()) -> bool:
 
     Metadata addresses stay refused even inside an allowed network.
     """
-    ip = _unwrap(ip)
+    ip = unwrap(ip)
     if ip in METADATA_ADDRESSES:
         return False
     if any(ip.version == net.version and ip in net for net in allowed_networks):

@@ -205,6 +205,20 @@ def _for_log(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"[:300]
 
 
+def _connect_failure(host: str, exc: Exception) -> EgressError:
+    """Why a connection could not be opened. urllib3 makes ``NewConnectionError`` (a refused
+    or unreachable address) a subclass of ``ConnectTimeoutError``: it is not a timeout."""
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else ""
+        return ConnectionFailed(
+            f"could not connect to {host}" + (f": {reason.lower()}" if reason else "")
+        )
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError | TimeoutError):
+        return TimedOut(f"connecting to {host} timed out")
+    return ConnectionFailed(f"could not connect to {host}")
+
+
 def _check_declared_length(raw, max_bytes: int) -> None:
     declared = raw.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -225,8 +239,7 @@ def _send(target: Target, addresses: list[IPAddress], method, headers, body, dea
             raise TLSFailed(f"TLS with {target.host} failed: {reason}") from None
         except (OSError, urllib3.exceptions.HTTPError) as exc:
             conn.close()
-            if isinstance(exc, urllib3.exceptions.ConnectTimeoutError | TimeoutError):
-                failure = TimedOut(f"connecting to {target.host} timed out")
+            failure = _connect_failure(target.host, exc)
             continue
         deadline.watch(conn.sock)
         # From here on the socket waits up to the read timeout. urllib3's ``request()`` sets

@@ -12,12 +12,14 @@ from ghee.core.egress.addresses import (
 )
 from ghee.core.egress.errors import BadURL, BlockedAddress, ConnectionFailed
 from ghee.core.egress.own import is_own_endpoint, is_own_name
+from ghee.core.egress.refusals import addresses_refused, port_refused
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # RFC 6761: these names are the local host whatever DNS says, so they never reach a resolver.
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 _LOOPBACK_ADDRESSES = ("127.0.0.1", "::1")
+OWN_ADDRESS = "ghee's own address (no setting allows a fetch from ghee itself)"
 
 
 class Target:
@@ -41,7 +43,7 @@ class Target:
         self.port = DEFAULT_PORTS[self.scheme] if port is None else port
         self.host, self.literal = _parse_host(parts.netloc)
         if self.port not in allowed_ports():
-            raise BlockedAddress(f"blocked address: port {self.port} is not allowed")
+            raise port_refused(self.port, self.host, self._refused(self._known_addresses()))
         self.path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
         if parts.query:
             self.path += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
@@ -53,24 +55,34 @@ class Target:
         """Resolve once and return the addresses, refusing if any one is not allowed, or
         if the URL leads back to ghee itself (``own.py``)."""
         if self.literal is None and is_own_name(self.host):
-            raise BlockedAddress(f"blocked address: {self.host} is ghee's own address")
-        if self.literal is not None:
-            found = [self.literal]
-        elif self.host in _LOOPBACK_NAMES or self.host.endswith(".localhost"):
-            found = [ipaddress.ip_address(a) for a in _LOOPBACK_ADDRESSES]
-        else:
+            raise BlockedAddress(f"blocked address: {self.host} is {OWN_ADDRESS}")
+        found = self._known_addresses()
+        if not found:
             try:
                 found = [ipaddress.ip_address(a) for a in resolve_host(self.host, self.port)]
             except (OSError, UnicodeError, ValueError):
                 raise ConnectionFailed(f"could not resolve {self.host}") from None
             if not found:
                 raise ConnectionFailed(f"could not resolve {self.host}")
-        networks = allowed_networks()
-        if not all(is_allowed_address(ip, networks) for ip in found):
-            raise BlockedAddress(f"blocked address: {self.host} is not a public address")
+        refused = self._refused(found)
+        if refused:
+            raise addresses_refused(self.host, self.literal is not None, refused, len(found))
         if any(is_own_endpoint(ip, self.port, resolve_host) for ip in found):
-            raise BlockedAddress(f"blocked address: {self.host} is ghee's own address")
+            raise BlockedAddress(f"blocked address: {self.host} is {OWN_ADDRESS}")
         return found
+
+    def _known_addresses(self) -> list[IPAddress]:
+        """The host's addresses when they are known without DNS: a literal, ``localhost``."""
+        if self.literal is not None:
+            return [self.literal]
+        if self.host in _LOOPBACK_NAMES or self.host.endswith(".localhost"):
+            return [ipaddress.ip_address(a) for a in _LOOPBACK_ADDRESSES]
+        return []
+
+    @staticmethod
+    def _refused(found: list[IPAddress]) -> list[IPAddress]:
+        networks = allowed_networks()
+        return [ip for ip in found if not is_allowed_address(ip, networks)]
 
 
 def _parse_host(netloc: str) -> tuple[str, IPAddress | None]:

@@ -15,7 +15,6 @@ for bytes already in the library.
 """
 
 import time
-from pathlib import Path
 
 from django.conf import settings
 from rest_framework import exceptions
@@ -28,7 +27,8 @@ from ghee.core.paging import parse_paging
 from ghee.core.upload_body import UploadForm, is_multipart, read_upload
 from ghee.media.models import MediaAsset
 from ghee.media.presenting import asset_json
-from ghee.media.services import MediaImportError, add_from_url, add_upload
+from ghee.media.services import NUL, MediaImportError, add_from_url, add_upload
+from ghee.media.temporaries import Temporary
 
 ALT_MAX_LENGTH = MediaAsset._meta.get_field("alt_text").max_length
 HOW_TO_SEND = 'Send a multipart upload with a "file" part, or JSON {"url": "..."}.'
@@ -54,8 +54,8 @@ def read_media_body(request):
         form = read_upload(
             request,
             max_file_bytes=settings.GHEE_MEDIA_MAX_BYTES,
-            directory=Path(settings.GHEE_MEDIA_TMP_DIR),
             deadline=time.monotonic() + settings.GHEE_MEDIA_UPLOAD_TIMEOUT,
+            new_temporary=lambda: Temporary("upload", suffix=".upload"),
         )
         return form, b""
     return read_json_body(request)
@@ -115,6 +115,8 @@ def _alt(value) -> str:
         return ""
     if not isinstance(value, str):
         raise FieldErrors({"alt": ["Must be a string."]})
+    if NUL in value:
+        raise FieldErrors({"alt": ["Must not contain NUL (\\x00) characters."]})
     if len(value) > ALT_MAX_LENGTH:
         raise FieldErrors(
             {"alt": [f"Ensure this field has no more than {ALT_MAX_LENGTH} characters."]}

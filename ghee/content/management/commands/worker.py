@@ -42,6 +42,7 @@ from django.utils.crypto import get_random_string
 
 from ghee.content.write import jobs
 from ghee.core import chores, db_health, outbox
+from ghee.media.temporaries import sweep_dead_temporaries
 from ghee.webhooks.sending import DeliverySender
 
 logger = logging.getLogger("ghee.worker")
@@ -231,5 +232,6 @@ class Command(BaseCommand):
             worker_id=worker_id or get_random_string(32),
         )
         use_worker_lock_timeout()
+        sweep_dead_temporaries()  # files a killed process left in GHEE_MEDIA_TMP_DIR
         worker.configure_signals()
         worker.run()

@@ -2,12 +2,16 @@
 [--interface asgi|wsgi] [--no-worker]``.
 
 Runs the API under granian and, unless ``--no-worker``, one ``ghee worker`` beside it.
-By default (``--interface wsgi``, ``GHEE_SERVE_INTERFACE``) granian serves
-``ghee.wsgi:application`` through its WSGI interface. ``--interface asgi`` serves
-``ghee.asgi:application`` through its ASGI interface instead: Django's WSGI handler run by
-``core/asgi_bridge.py``, so that a write body that stalls is a 408 at
-``GHEE_BODY_READ_TIMEOUT`` rather than a thread held until the client goes away, at a cost
-in write throughput (docs/benchmarks.md, "Serving through ASGI").
+By default (``--interface asgi``, ``GHEE_SERVE_INTERFACE``) granian serves
+``ghee.asgi:application`` through its ASGI interface: Django's WSGI handler run by
+``core/asgi_bridge.py``, whose event loop receives a write's body before a thread runs it,
+so a body that stalls holds no thread and is a 408 at ``GHEE_BODY_READ_TIMEOUT``.
+``--interface wsgi`` serves ``ghee.wsgi:application`` through granian's WSGI interface,
+where such a body holds a thread, and with it every request queued for that process, until
+the client goes away (docs/benchmarks.md, "Stalled bodies").
+
+The address is checked first: granian binds with ``SO_REUSEPORT``, so without the check a
+second server on a taken port would start and share its connections.
 
 Ctrl-C or SIGTERM stops both: the signal is forwarded, both get ``STOP_GRACE_SECONDS`` to
 finish what they are doing, and the command exits 0.
@@ -18,17 +22,18 @@ rather than twice (granian treats a second signal as "stop now").
 Slow and idle clients (docs/api-layer.md, "Limits and slow clients"): granian reads headers
 in its own event loop, so a slow client costs a connection, not a thread; a connection that
 has not sent a request's headers within ``--header-timeout`` seconds (an idle keep-alive
-connection included) is closed. Python runs on ``--threads`` threads per worker (granian's
-blocking threads), held only while a request is processed or a write with a valid token
-sends its body; on SQLite more lowers the write rate (docs/cli.md). Under ``--interface
-asgi`` the bridge runs that many threads for requests with a body and as many for requests
-without one (``GHEE_SERVE_THREADS`` tells it).
+connection included) is closed. ``--threads`` (``GHEE_SERVE_THREADS``, 1) is how many
+requests one worker process runs at once: the bridge's threads (and as many again for
+bodies too large to be received first, such as uploads), or under ``--interface wsgi``
+granian's blocking threads. On SQLite more lowers the write rate (docs/cli.md).
 """
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +46,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from ghee.core.management.base import GheeCommand
+from ghee.settings import public_url_for_bind
 
 STOP_GRACE_SECONDS = 10
 # granian kills a worker process that has not stopped this long after being asked: one that
@@ -66,6 +72,56 @@ def parse_bind(value: str) -> tuple[str, int]:
     if not 0 < number < 65536:
         raise CommandError(f"--bind {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
     return host, number
+
+
+def refuse_taken_address(host: str, port: int) -> None:
+    """A ``CommandError`` when ``host:port`` cannot be listened on, naming what holds it.
+
+    granian binds with ``SO_REUSEPORT``, so a second ``ghee serve`` on a taken port would
+    start beside the first and share its connections (two databases behind one address).
+    A bind without ``SO_REUSEPORT`` fails on any listener, whatever options it used. The
+    probe is closed before granian binds: a server started in between still gets in.
+    """
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: connections of a server that just stopped (TIME_WAIT) are no obstacle.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                holder = listener_description(port)
+                raise CommandError(
+                    f"{shown} is already in use{holder}: stop that server or serve on "
+                    "another address (--bind, GHEE_BIND, make run PORT=...)"
+                ) from None
+            raise CommandError(f"cannot listen on {shown}: {exc.strerror}") from None
+
+
+def listener_description(port: int) -> str:
+    """`` by process PID (COMMAND)`` for a process listening on TCP ``port``, as far as
+    /proc tells (Linux; the processes of other users hide their sockets); else ``""``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                listening = len(fields) > 9 and fields[3] == "0A"  # TCP_LISTEN
+                if listening and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return ""
+    for pid in sorted(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()):
+        # The lowest holder: granian's main process rather than its workers.
+        with contextlib.suppress(OSError):  # a process or descriptor gone while looking
+            if any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                command = command.decode(errors="replace").strip()
+                if len(command) > 80:
+                    command = command[:77] + "..."
+                return f" by process {pid} ({command})"
+    return ""
 
 
 def _stop_with_parent(parent_pid: int):
@@ -96,7 +152,11 @@ class Command(GheeCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT to listen on")
+        parser.add_argument(
+            "--bind",
+            default=settings.GHEE_BIND,
+            help="HOST:PORT to listen on (default GHEE_BIND, 127.0.0.1:8000)",
+        )
         parser.add_argument(
             "--workers", type=int, default=2, help="granian worker processes (default 2)"
         )
@@ -120,8 +180,8 @@ class Command(GheeCommand):
             "--interface",
             choices=("asgi", "wsgi"),
             default=settings.GHEE_SERVE_INTERFACE,
-            help="granian's interface: wsgi, or asgi to bound stalled bodies (default "
-            "GHEE_SERVE_INTERFACE, wsgi)",
+            help="granian's interface: asgi (ghee's bridge: a stalled body holds no thread) "
+            "or wsgi (default GHEE_SERVE_INTERFACE, asgi)",
         )
         parser.add_argument("--access-log", action="store_true", help="log every request")
 
@@ -131,14 +191,18 @@ class Command(GheeCommand):
             raise CommandError("--workers and --threads must be at least 1")
         if not 0.001 <= options["header_timeout"] <= 60:
             raise CommandError("--header-timeout must be between 0.001 and 60 seconds")
+        refuse_taken_address(host, port)
         self.check_migrations()
         call_command("collectstatic", interactive=False, verbosity=0)
 
+        public_url = os.environ.get("GHEE_PUBLIC_URL") or public_url_for_bind(options["bind"])
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "ghee.settings"),
             "GHEE_DATA_DIR": str(settings.DATA_DIR),
             "GHEE_SERVE_THREADS": str(options["threads"]),
+            # The API and the worker hand out URLs of the address served, unless told else.
+            "GHEE_BIND": options["bind"],
         }
         self.stopping: int | None = None
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -148,7 +212,7 @@ class Command(GheeCommand):
         shown = f"[{host}]" if ":" in host else host
         _log(
             f"API on http://{shown}:{port} (granian, {options['workers']} workers); "
-            f"worker: {'on' if worker_command else 'off'}; public URL {settings.PUBLIC_URL}"
+            f"worker: {'on' if worker_command else 'off'}; public URL {public_url.rstrip('/')}"
         )
         server = self.spawn(self.server_command(host, port, options), env)
         self.worker = None

@@ -4,32 +4,16 @@
 API's ``data``, every asset, newest first).
 """
 
-import contextlib
 import json
-import logging
 
 from django.core.management.base import CommandError
 from django.template.defaultfilters import filesizeformat
 
 from ghee.accounts.management.base import organization_named
-from ghee.core.management.base import GheeCommand
+from ghee.core.management.base import GheeCommand, quiet_loggers
 from ghee.media.models import MediaAsset
 from ghee.media.presenting import asset_json
 from ghee.media.services import MediaImportError, add_from_url
-
-
-@contextlib.contextmanager
-def _quiet_logs(enabled: bool):
-    loggers = [logging.getLogger(name) for name in ("ghee.core.egress", "ghee.media")]
-    levels = [logger.level for logger in loggers]
-    if enabled:
-        for logger in loggers:
-            logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 class Command(GheeCommand):
@@ -56,7 +40,8 @@ class Command(GheeCommand):
             return self.list(organization, as_json=options["json"])
         # The command says what happened itself; the egress and media logs (a refusal is a
         # warning there, for workers) would repeat it. -v 2 shows them.
-        with _quiet_logs(enabled=options["verbosity"] < 2):
+        noisy = ("ghee.core.egress", "ghee.media") if options["verbosity"] < 2 else ()
+        with quiet_loggers(*noisy):
             self.import_url(organization, options["url"], options["alt"], options["json"])
 
     def import_url(self, organization, url: str, alt: str, as_json: bool) -> None:

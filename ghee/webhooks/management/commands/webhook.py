@@ -5,13 +5,14 @@ Endpoints and their delivery log, through the same services as the dashboard
 ``rotate``, alone on standard output so ``SECRET=$(ghee webhook add ...)`` works.
 """
 
+import logging
 import sys
 
 from django.core.management.base import CommandError
 from django.utils import timezone
 
 from ghee.accounts.management.base import organization_named
-from ghee.core.management.base import GheeCommand
+from ghee.core.management.base import GheeCommand, quiet_loggers
 from ghee.webhooks import sending, services
 from ghee.webhooks.choices import DeliveryStatus, EventType
 from ghee.webhooks.models import Delivery, Endpoint
@@ -145,20 +146,23 @@ class Command(GheeCommand):
     def do_test(self, *, endpoint, **_):
         found = self._endpoint(endpoint)
         delivery = services.send_test_event(found, editor="ghee webhook test")
-        result, delivery = sending.deliver_now(delivery)
+        # The sending and egress loggers tell a worker's operator what happened; here the
+        # outcome is this command's own answer, said once.
+        with quiet_loggers("ghee.webhooks", "ghee.core.egress", level=logging.ERROR):
+            result, delivery = sending.deliver_now(delivery)
         if result == "queued":
             self.stdout.write(f"Queued test delivery {delivery.pk}; a worker will send it.")
             return
         attempt = delivery.attempt_log.last()
         answer = f"HTTP {attempt.status_code}" if attempt.status_code else "no answer"
-        self.stdout.write(
-            f"Test delivery {delivery.pk} to {found.url}: {answer} in {attempt.latency_ms} ms"
-            + (f" ({attempt.error})" if attempt.error else "")
-        )
+        sent = f"test delivery {delivery.pk} to {found.url}, {attempt.latency_ms} ms"
         if attempt.response_excerpt:
             self.stdout.write(f"Response: {attempt.response_excerpt[:300]}")
         if not attempt.succeeded:
-            raise CommandError(f"the test delivery failed: {attempt.error or answer}")
+            raise CommandError(f"the test delivery failed: {attempt.error or answer} ({sent})")
+        self.stdout.write(
+            f"Test delivery {delivery.pk} to {found.url}: {answer} in {attempt.latency_ms} ms"
+        )
 
     # --- Deliveries ------------------------------------------------------------------------------
 
