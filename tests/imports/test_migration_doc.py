@@ -41,6 +41,7 @@ def test_the_migration_guide_works_as_written(tmp_path, source, media_server):
     )
     script = "\n".join([import_steps, second_run])
     script = script.replace("<your ButterCMS read token>", source.seeded["butter_token"])
+    assert script.count(source.seeded["butter_token"]) == 2  # the variable, and stdin
     script = script.replace("https://api.buttercms.com", source.base)
     done = subprocess.run(
         ["bash", "-e", "-c", script], cwd=site, env=env, capture_output=True, text=True, timeout=300
@@ -51,8 +52,10 @@ def test_the_migration_guide_works_as_written(tmp_path, source, media_server):
     )
     assert '"created": 1' in (site / "import.json").read_text()
 
+    create_token, serve = token_step.splitlines()
+    assert serve == ".venv/bin/ghee serve"  # started below on a free port
     token = subprocess.run(
-        ["bash", "-e", "-c", token_step], cwd=site, env=env, capture_output=True, text=True
+        ["bash", "-e", "-c", create_token], cwd=site, env=env, capture_output=True, text=True
     )
     assert token.returncode == 0, token.stderr
     server = spawn_ghee(["serve", "--bind", f"127.0.0.1:{port}", "--no-worker"], env)
