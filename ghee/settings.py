@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "ghee.webhooks",
     "ghee.content",
     "ghee.dashboard",
+    # Imports (issue 16): moving content in from other systems, e.g. ButterCMS.
+    "ghee.imports",
 ]
 
 MIDDLEWARE = [
