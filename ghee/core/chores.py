@@ -46,6 +46,16 @@ def register(chore: Chore) -> None:
     _chores[chore.name] = chore
 
 
+def release_stale_leases(queue) -> Chore:
+    """``release_stale_<name>_leases`` for a ``LeaseQueue``: every lease period, rows left
+    running by a dead worker whose lease lapsed go back to pending."""
+    return Chore(
+        f"release_stale_{queue.name}_leases",
+        lambda: {"released": queue.release_stale()},
+        every=lambda: queue.lease_seconds,
+    )
+
+
 def registered() -> list[Chore]:
     return sorted(_chores.values(), key=lambda chore: chore.name)
 

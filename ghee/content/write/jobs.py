@@ -65,6 +65,7 @@ JOB_FIELDS_TO_PROCESS = (
 
 JOB_LEASES = LeaseQueue(
     Job,
+    name="job",
     lease_seconds=lambda: settings.GHEE_JOB_LEASE_SECONDS,
     max_attempts=lambda: settings.GHEE_JOB_MAX_ATTEMPTS,
     error_fields=lambda message: {"errors": [job_error(message)]},
