@@ -104,10 +104,11 @@ class LeaseQueue:
       most that many rows per group, counting the rows of the group already held by
       anyone, oldest first, skipping groups at their cap. One group's backlog then never
       fills a claim while other groups have due rows.
-    - ``withdrawn``: a callable returning ``(filter, fields)``: rows matching ``filter`` must
-      not run any more (their receiver was switched off). A claim that finds due rows first
-      fails every open, unheld row matching it in one statement, writing ``fields``, so
-      such rows never take a claim slot; ``withdraw`` does the same on demand.
+    - ``withdrawn``: a callable returning ``(filter, fields)`` (or None: nothing is), where
+      rows matching ``filter`` must not run any more (their receiver was switched off). A
+      claim that finds due rows first fails every open, unheld row matching it in one
+      statement, writing ``fields``, so such rows never take a claim slot; ``withdraw``
+      does the same on demand.
     """
 
     def __init__(
@@ -121,7 +122,7 @@ class LeaseQueue:
         error_fields: Callable[[str], dict] = lambda message: {},
         group_by: str | None = None,
         per_group: int | Callable[[], int] | None = None,
-        withdrawn: Callable[[], tuple[Q, dict]] | None = None,
+        withdrawn: Callable[[], tuple[Q, dict] | None] | None = None,
     ) -> None:
         assert (group_by is None) == (per_group is None), "group_by needs per_group"
         self.model = model
@@ -209,9 +210,10 @@ class LeaseQueue:
     def withdraw(self, among: Q | None = None, *, now: datetime | None = None) -> int:
         """Fail the open rows nobody holds that ``withdrawn`` matches (and ``among``), in one
         statement. Rows a worker holds are left to it: its outcome is recorded as usual."""
-        if self.withdrawn is None:
+        withdrawn = self.withdrawn() if self.withdrawn is not None else None
+        if withdrawn is None:
             return 0
-        where, fields = self.withdrawn()
+        where, fields = withdrawn
         if among is not None:
             where &= among
         now = now or timezone.now()
@@ -221,10 +223,14 @@ class LeaseQueue:
         return rows.exclude(**{f"{self.group_by}__in": groups}) if groups else rows
 
     def _held_per_group(self, now: datetime) -> dict:
-        """How many open rows each group has under a live lease (none without groups)."""
+        """How many rows each group has running under a live lease (none without groups).
+
+        Running, not merely leased: a capped queue starts what it claims at once, and the
+        status narrows the scan to the few running rows, not a whole backlog.
+        """
         if self.group_by is None:
             return {}
-        held = self.model.objects.filter(status__in=OPEN_STATUSES, lease_expires_at__gt=now)
+        held = self.model.objects.filter(status=LeaseStatus.RUNNING, lease_expires_at__gt=now)
         return dict(
             held.values(self.group_by)
             .annotate(n=Count("pk"))

@@ -1,15 +1,17 @@
 """Sending deliveries: claim, sign, POST through the egress client, record, retry.
 
-A worker calls ``DeliverySender.step()`` each loop. The step claims due deliveries through
-the lease machinery and hands each to a thread of a bounded pool, then returns at once: the
-worker's loop (jobs, the outbox) never waits for a receiver. Two limits keep one slow or
-dead endpoint from delaying the others:
+A worker calls ``DeliverySender.step()`` in each round (its deliveries' share). The step
+records the sends that finished, claims due deliveries through the lease machinery and
+hands each to a thread of a bounded pool, then returns at once: the worker's round (jobs,
+the outbox, chores) never waits for a receiver. Three rules keep one slow, dead or disabled
+endpoint from delaying the others:
 
 - at most ``GHEE_WEBHOOK_CONCURRENCY`` deliveries in flight per worker (the pool's size);
-- at most ``GHEE_WEBHOOK_PER_ENDPOINT`` in flight per endpoint across all workers: the claim
-  skips endpoints that already have that many deliveries running, so a dead endpoint holds
-  at most that many slots, for at most ``GHEE_WEBHOOK_TIMEOUT`` each, while every other
-  endpoint's deliveries are claimed beside them.
+- at most ``GHEE_WEBHOOK_PER_ENDPOINT`` held per endpoint across all workers: the claim
+  (``delivery_leases``) skips endpoints at that cap, so a dead endpoint holds at most that
+  many slots, for at most ``GHEE_WEBHOOK_TIMEOUT`` each, while every other endpoint's
+  deliveries are claimed beside them;
+- a disabled endpoint's unsent deliveries fail in one statement, never taking a slot.
 
 Each attempt re-checks the endpoint's address (``ghee.core.egress``: resolved and checked on
 every call; redirects are not followed, a 3xx is a failure). A 2xx within

@@ -25,6 +25,7 @@ The ``Job`` row is the truth and the only queue: ``ghee worker`` claims job rows
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -78,15 +79,21 @@ def claim_jobs(limit: int | None = None) -> Lease:
     return JOB_LEASES.claim(limit or settings.GHEE_JOB_BATCH_SIZE)
 
 
-def process_due_jobs(limit: int | None = None, *, seconds: float | None = None) -> dict:
+def process_due_jobs(
+    limit: int | None = None,
+    *,
+    seconds: float | None = None,
+    between: Callable[[], object] | None = None,
+) -> dict:
     """Claim one batch and process it: the jobs' share of a round of ``ghee worker``.
 
     With ``seconds``, chunks after the first stop once that much time has passed: the rest
     of the batch, not started, is given back (``released``) to the next round's claim, so
-    one large batch does not keep the worker's other work waiting.
+    one large batch does not keep the worker's other work waiting. ``between`` is called
+    after each chunk (the worker's deliveries take a turn there).
     """
     lease = claim_jobs(limit)
-    summary = process_batch(lease, seconds=seconds) if lease else _empty_summary(0)
+    summary = process_batch(lease, seconds=seconds, between=between) if lease else _empty_summary(0)
     summary["claimed"] = len(lease.ids)
     return summary
 
@@ -109,7 +116,9 @@ def _empty_summary(skipped: int) -> dict:
     return {"finished": 0, "deferred": 0, "retrying": 0, "skipped": skipped, "released": 0}
 
 
-def process_batch(lease: Lease, *, seconds: float | None = None) -> dict:
+def process_batch(
+    lease: Lease, *, seconds: float | None = None, between: Callable[[], object] | None = None
+) -> dict:
     """Run the jobs of one claim (for about ``seconds``, then give the rest back).
 
     Safe to call twice and after a takeover.
@@ -142,6 +151,8 @@ def process_batch(lease: Lease, *, seconds: float | None = None) -> dict:
         outcome = _process_chunk(chunk, lease, blocked_items)
         for key in ("finished", "deferred", "retrying"):
             summary[key] += outcome[key]
+        if between is not None:
+            between()
     return summary
 
 

@@ -11,12 +11,14 @@ order, so that no kind can starve another:
 3. **webhook deliveries** (``ghee.webhooks.sending``): record the sends that finished and
    hand as many due deliveries as there are free threads to the sender's pool (the loop
    never waits for a receiver); the claim caps each endpoint and fails a disabled
-   endpoint's deliveries in one statement, so one endpoint never holds up another;
+   endpoint's deliveries in one statement, so one endpoint never holds up another. This
+   turn comes after every chunk of jobs and every batch of events: it costs milliseconds,
+   and an endpoint has only ``GHEE_WEBHOOK_PER_ENDPOINT`` sends in flight until recorded;
 4. **chores** (``ghee.core.chores``): at most one due chore (one worker at a time runs
    each), looked for every ``CHORE_CHECK_SECONDS`` and again next round while some ran.
 
-A job backlog therefore costs deliveries at most one share of time per round, and a
-delivery backlog costs jobs one claim of free threads. Jobs are claimed straight from their
+A job backlog therefore delays a finished send's record by at most one chunk, and a
+delivery backlog costs jobs a few claims of free threads. Jobs are claimed straight from their
 rows through the lease machinery: there is no task queue in between (see
 docs/write-api.md, "Why no task queue").
 
@@ -75,6 +77,7 @@ class Worker:
     events_handled: int = 0
     reconnects: int = 0
     next_chores: float = 0.0
+    deliveries_moved: int = 0  # recorded or started in the current round
     sender: DeliverySender = field(default_factory=DeliverySender)
 
     def configure_signals(self) -> None:
@@ -144,35 +147,40 @@ class Worker:
     def round(self) -> "Round":
         """One round: jobs, outbox relay, webhook deliveries, chores, each for its share."""
         share = settings.GHEE_WORKER_SHARE_SECONDS
+        # Deliveries take a turn after every chunk of jobs and batch of events too: recording
+        # finished sends and refilling free threads costs milliseconds, and an endpoint may
+        # have only GHEE_WEBHOOK_PER_ENDPOINT deliveries in flight, answered or not, until
+        # they are recorded.
+        self.deliveries_moved = 0
         summary = self._guarded(
-            lambda: jobs.process_due_jobs(seconds=share), {"claimed": 0, "finished": 0}
+            lambda: jobs.process_due_jobs(seconds=share, between=self._deliveries),
+            {"claimed": 0, "finished": 0},
         )
         self.jobs_finished += summary["finished"]
         self.batches += 1 if summary["claimed"] else 0
-        # Deliveries also take a turn between the two long shares: recording finished sends
-        # and refilling free threads costs milliseconds, and each endpoint may have only
-        # GHEE_WEBHOOK_PER_ENDPOINT deliveries in flight, answered or not, until recorded.
-        sending = self._deliveries()
         relayed = self._relay(share)
-        sending = {key: sending[key] + n for key, n in self._deliveries().items()}
         ran = {}
         if self.run_chores and time.monotonic() >= self.next_chores:
             ran = self._guarded(lambda: chores.run_due_chores(limit=1), {})
             if not ran:  # none due: look again in a while (while some ran, next round)
                 self.next_chores = time.monotonic() + CHORE_CHECK_SECONDS
-        busy = bool(summary["claimed"] or relayed or any(sending.values()) or ran)
+        busy = bool(summary["claimed"] or relayed or self.deliveries_moved or ran)
         return Round(claimed=summary["claimed"], busy=busy)
 
-    def _deliveries(self) -> dict[str, int]:
-        return self._guarded(self.sender.step, {"recorded": 0, "started": 0})
+    def _deliveries(self) -> None:
+        """The deliveries' turn: record finished sends, give free threads due deliveries."""
+        moved = self._guarded(self.sender.step, {"recorded": 0, "started": 0})
+        self.deliveries_moved += sum(moved.values())
 
     def _relay(self, seconds: float) -> int:
-        """Relay batches of due events for at most ``seconds`` (at least one batch)."""
+        """Relay batches of due events for at most ``seconds`` (at least one batch), each
+        followed by the deliveries' turn."""
         deadline = time.monotonic() + seconds
         moved = 0
         while True:
             relayed = self._guarded(outbox.relay, {"handled": 0})
             self.events_handled += relayed["handled"]
+            self._deliveries()
             moved += sum(relayed.values())
             if not any(relayed.values()) or time.monotonic() >= deadline or not self.running:
                 return moved
