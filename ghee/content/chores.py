@@ -8,7 +8,8 @@
 - ``expire_idempotency_keys``: keys past ``GHEE_IDEMPOTENCY_TTL_SECONDS``.
 - ``release_stale_job_leases``: jobs left ``running`` by a dead worker go back to
   ``pending`` once their lease lapsed (a claim would take them anyway; their status says
-  so meanwhile).
+  so meanwhile). Made from the job queue (``chores.release_stale_leases``), like the
+  outbox's and the deliveries'.
 """
 
 from datetime import timedelta
