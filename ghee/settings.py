@@ -174,6 +174,9 @@ GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
 GHEE_WORKER_IDLE_MAX_INTERVAL = float(os.environ.get("GHEE_WORKER_IDLE_MAX_INTERVAL", "0.5"))
 # After a partial batch, wait this long before the next so batches fill under load.
 GHEE_WORKER_LINGER = float(os.environ.get("GHEE_WORKER_LINGER", "0.05"))
+# Fair background work: in each round of `ghee worker` jobs, then the outbox relay, work for
+# at most about this long (at least one chunk or batch each) before deliveries and chores.
+GHEE_WORKER_SHARE_SECONDS = float(os.environ.get("GHEE_WORKER_SHARE_SECONDS", "0.2"))
 # Outbox events (ghee.core.outbox): relayed to their topic's handlers by the workers.
 GHEE_OUTBOX_LEASE_SECONDS = _env_int("GHEE_OUTBOX_LEASE_SECONDS", 60)
 GHEE_OUTBOX_MAX_ATTEMPTS = _env_int("GHEE_OUTBOX_MAX_ATTEMPTS", 10)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from ghee.core.leases import LeaseQueue, LeaseStatus
@@ -129,3 +130,50 @@ def test_release_stale_puts_lapsed_running_rows_back_to_pending(queue, rows):
     assert queue.release_stale() == 1
     assert [row(pk).status for pk in rows] == ["pending", "running", "pending"]
     assert row(rows[0]).attempts == 1  # the attempt it was charged stays counted
+
+
+def test_a_capped_claim_skips_groups_at_their_cap_so_a_backlog_cannot_fill_it(db):
+    """Grouped by topic here; the webhook deliveries group by endpoint."""
+    capped = LeaseQueue(
+        OutboxEvent, lease_seconds=30, max_attempts=3, group_by="topic", per_group=2
+    )
+    now = timezone.now()
+    OutboxEvent.objects.bulk_create(
+        OutboxEvent(topic="dead", name=f"d{n}", created_at=now) for n in range(300)
+    )
+    live = [
+        OutboxEvent.objects.create(topic="live", name=f"l{n}", created_at=now).pk for n in range(3)
+    ]
+    first = capped.claim(10)
+    topics = [row(pk).topic for pk in first.ids]
+    assert topics.count("dead") == 2 and sorted(pk for pk in first.ids if pk in live) == live[:2]
+    capped.start(first, first.ids)
+    # Both groups are at their cap while those run: nothing more of either is handed out.
+    assert capped.claim(10).ids == []
+    capped.finish(first, live[0], LeaseStatus.SUCCEEDED)
+    assert capped.claim(10).ids == [live[2]]
+
+
+def test_withdrawn_rows_fail_in_one_statement_and_never_take_a_slot(queue, rows):
+    def withdrawn():
+        return Q(name__in=["e0", "e1"]), {"last_error": "receiver switched off"}
+
+    switched = LeaseQueue(OutboxEvent, lease_seconds=30, max_attempts=3, withdrawn=withdrawn)
+    other_worker = queue.claim(1)  # holds rows[0]: a bulk move never touches a held row
+    assert other_worker.ids == rows[:1]
+    assert switched.claim(1).ids == rows[2:]  # rows[1] withdrawn, not handed out
+    assert (row(rows[1]).status, row(rows[1]).last_error) == ("failed", "receiver switched off")
+    assert row(rows[1]).attempts == 0
+    assert row(rows[0]).status == "pending" and row(rows[0]).lease_token == other_worker.token
+
+
+def test_finish_many_by_a_stale_worker_writes_nothing(queue, rows):
+    stale = queue.claim(1)
+    queue.start(stale, stale.ids)
+    OutboxEvent.objects.filter(pk=rows[0]).update(lease_expires_at=timezone.now())
+    fresh = queue.claim(1)
+    queue.start(fresh, fresh.ids)
+    queue.finish_many(stale, LeaseStatus.SUCCEEDED, [(rows[0], {"last_error": "stale"})])
+    assert (row(rows[0]).status, row(rows[0]).last_error) == ("running", "")
+    queue.finish_many(fresh, LeaseStatus.SUCCEEDED, [(rows[0], {"last_error": "fresh"})])
+    assert (row(rows[0]).status, row(rows[0]).last_error) == ("succeeded", "fresh")

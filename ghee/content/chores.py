@@ -8,7 +8,8 @@
 - ``expire_idempotency_keys``: keys past ``GHEE_IDEMPOTENCY_TTL_SECONDS``.
 - ``release_stale_job_leases``: jobs left ``running`` by a dead worker go back to
   ``pending`` once their lease lapsed (a claim would take them anyway; their status says
-  so meanwhile).
+  so meanwhile). Made from the job queue (``chores.release_stale_leases``), like the
+  outbox's and the deliveries'.
 """
 
 from datetime import timedelta
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from ghee.content.models import IdempotencyKey, Item, Job
 from ghee.content.write.jobs import JOB_LEASES
-from ghee.core.chores import Chore, register
+from ghee.core.chores import Chore, register, release_stale_leases
 from ghee.core.leases import TERMINAL_STATUSES
 
 HOUR = 3600.0
@@ -49,17 +50,7 @@ def expire_idempotency_keys() -> dict[str, int]:
     return {"deleted": deleted}
 
 
-def release_stale_job_leases() -> dict[str, int]:
-    return {"released": JOB_LEASES.release_stale()}
-
-
 def register_chores() -> None:
     register(Chore("prune_finished_jobs", prune_finished_jobs, every=HOUR))
     register(Chore("expire_idempotency_keys", expire_idempotency_keys, every=HOUR))
-    register(
-        Chore(
-            "release_stale_job_leases",
-            release_stale_job_leases,
-            every=lambda: settings.GHEE_JOB_LEASE_SECONDS,
-        )
-    )
+    register(release_stale_leases(JOB_LEASES))

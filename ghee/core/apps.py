@@ -9,10 +9,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from django.conf import settings
-
         from ghee.core import outbox
-        from ghee.core.chores import Chore, register
+        from ghee.core.chores import Chore, register, release_stale_leases
         from ghee.core.db_health import drop_dead_connections
         from ghee.core.private_files import protect_sqlite_database
 
@@ -20,10 +18,4 @@ class CoreConfig(AppConfig):
         # After Django's close_old_connections: replace idle connections the server closed.
         request_started.connect(drop_dead_connections, dispatch_uid="ghee-drop-dead-connections")
         register(Chore("prune_outbox_events", outbox.prune_events, every=3600.0))
-        register(
-            Chore(
-                "release_stale_outbox_leases",
-                lambda: {"released": outbox.EVENT_LEASES.release_stale()},
-                every=lambda: settings.GHEE_OUTBOX_LEASE_SECONDS,
-            )
-        )
+        register(release_stale_leases(outbox.EVENT_LEASES))

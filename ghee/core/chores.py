@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ghee.core import db_health
 from ghee.core.models import ChoreRun
 
 logger = logging.getLogger("ghee.chores")
@@ -46,14 +47,27 @@ def register(chore: Chore) -> None:
     _chores[chore.name] = chore
 
 
+def release_stale_leases(queue) -> Chore:
+    """``release_stale_<name>_leases`` for a ``LeaseQueue``: every lease period, rows left
+    running by a dead worker whose lease lapsed go back to pending."""
+    return Chore(
+        f"release_stale_{queue.name}_leases",
+        lambda: {"released": queue.release_stale()},
+        every=lambda: queue.lease_seconds,
+    )
+
+
 def registered() -> list[Chore]:
     return sorted(_chores.values(), key=lambda chore: chore.name)
 
 
-def run_due_chores() -> dict[str, dict[str, int]]:
-    """Run every registered chore that is due and not held by another worker."""
+def run_due_chores(limit: int | None = None) -> dict[str, dict[str, int]]:
+    """Run every registered chore (at most ``limit``) that is due and not held by another
+    worker; the worker runs one per round, so chores take their share, not the round."""
     results = {}
     for chore in registered():
+        if limit is not None and len(results) >= limit:
+            break
         token = _take(chore.name)
         if token is None:
             continue
@@ -95,6 +109,8 @@ def _run(chore: Chore, token: str) -> dict[str, int]:
     try:
         result = chore.run()
     except Exception as exc:
+        if db_health.connection_lost(exc):
+            raise  # not the chore's fault: the worker reconnects; the lease lapses
         logger.exception("Chore %s failed", chore.name)
         result = {"error": f"{type(exc).__name__}: {exc}"[:500]}
     else:

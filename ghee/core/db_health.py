@@ -126,12 +126,31 @@ def connection_lost(exc: BaseException, alias: str = "default") -> bool:
         # not enough.
         return True
     conn = connections[alias]
+    if conn.vendor == "postgresql" and _server_hung_up(exc):
+        # Said by the error itself: when it ended a transaction, Django has already
+        # replaced the dead connection with a fresh one that answers.
+        return True
     if conn.connection is None:
         return True
     try:
         return not conn.is_usable()
     except Exception:
         return True
+
+
+# SQLSTATEs that end a session: the server is shutting down, crashed, or terminated this
+# backend (pg_terminate_backend), or cannot take connections yet; class 08 is the
+# connection's own failure.
+_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _server_hung_up(exc: BaseException) -> bool:
+    """The driver's error says the session is over: an SQLSTATE that ends it, or none at
+    all (psycopg's own connection failures: "server closed the connection unexpectedly",
+    "consuming input failed", "the connection is closed")."""
+    cause = exc.__cause__ or exc
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SESSION_ENDED
 
 
 def close_quietly(alias: str = "default") -> None:

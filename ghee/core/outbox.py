@@ -49,6 +49,7 @@ _listening: dict[Handler, Listening] = {}
 
 EVENT_LEASES = LeaseQueue(
     OutboxEvent,
+    name="outbox",
     lease_seconds=lambda: settings.GHEE_OUTBOX_LEASE_SECONDS,
     max_attempts=lambda: settings.GHEE_OUTBOX_MAX_ATTEMPTS,
     error_fields=lambda message: {"last_error": message},

@@ -1,15 +1,17 @@
 """Sending deliveries: claim, sign, POST through the egress client, record, retry.
 
-A worker calls ``DeliverySender.step()`` each loop. The step claims due deliveries through
-the lease machinery and hands each to a thread of a bounded pool, then returns at once: the
-worker's loop (jobs, the outbox) never waits for a receiver. Two limits keep one slow or
-dead endpoint from delaying the others:
+A worker calls ``DeliverySender.step()`` in each round (its deliveries' share). The step
+records the sends that finished, claims due deliveries through the lease machinery and
+hands each to a thread of a bounded pool, then returns at once: the worker's round (jobs,
+the outbox, chores) never waits for a receiver. Three rules keep one slow, dead or disabled
+endpoint from delaying the others:
 
 - at most ``GHEE_WEBHOOK_CONCURRENCY`` deliveries in flight per worker (the pool's size);
-- at most ``GHEE_WEBHOOK_PER_ENDPOINT`` in flight per endpoint across all workers: the claim
-  skips endpoints that already have that many deliveries running, so a dead endpoint holds
-  at most that many slots, for at most ``GHEE_WEBHOOK_TIMEOUT`` each, while every other
-  endpoint's deliveries are claimed beside them.
+- at most ``GHEE_WEBHOOK_PER_ENDPOINT`` held per endpoint across all workers: the claim
+  (``delivery_leases``) skips endpoints at that cap, so a dead endpoint holds at most that
+  many slots, for at most ``GHEE_WEBHOOK_TIMEOUT`` each, while every other endpoint's
+  deliveries are claimed beside them;
+- a disabled endpoint's unsent deliveries fail in one statement, never taking a slot.
 
 Each attempt re-checks the endpoint's address (``ghee.core.egress``: resolved and checked on
 every call; redirects are not followed, a 3xx is a failure). A 2xx within
@@ -21,8 +23,6 @@ when the lease lapses another worker sends it again with the same ``webhook-id``
 """
 
 import logging
-import random
-import secrets
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -30,15 +30,16 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.db import connections, router, transaction
-from django.db.models import Count
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 import ghee
 from ghee.core import egress
-from ghee.core.leases import Lease, LeaseQueue, LeaseStatus
+from ghee.core.leases import Lease, LeaseStatus
 from ghee.webhooks import signing
 from ghee.webhooks.choices import TEST_EVENT
+from ghee.webhooks.delivery_leases import DELIVERY_LEASES
 from ghee.webhooks.models import Attempt, Delivery, Endpoint
 from ghee.webhooks.services import disable_endpoint, signing_keys
 from ghee.webhooks.signing_secrets import SecretUnreadable
@@ -50,96 +51,34 @@ MAX_RETRY_AFTER = 24 * 3600.0  # a receiver cannot park a delivery for longer th
 USER_AGENT = f"ghee-webhooks/{ghee.__version__}"
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before the next try after ``attempts`` tries: the schedule, with jitter."""
-    schedule = settings.GHEE_WEBHOOK_RETRY_SCHEDULE or [5.0]
-    base = schedule[min(max(attempts, 1), len(schedule)) - 1]
-    jitter = settings.GHEE_WEBHOOK_RETRY_JITTER
-    return base * random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 - not a secret
-
-
-DELIVERY_LEASES = LeaseQueue(
-    Delivery,
-    lease_seconds=lambda: settings.GHEE_WEBHOOK_LEASE_SECONDS,
-    # The first try, then one per step of the schedule.
-    max_attempts=lambda: len(settings.GHEE_WEBHOOK_RETRY_SCHEDULE) + 1,
-    backoff=retry_delay,
-    error_fields=lambda message: {"last_error": message},
-)
-
-
 # --- Claim -----------------------------------------------------------------------------------
 
 
 def claim(limit: int, only: list[int] | None = None) -> tuple[Lease, list[Delivery]]:
-    """Lease and start up to ``limit`` due deliveries, at most the free slots per endpoint.
+    """Lease and start up to ``limit`` due deliveries (among ``only``, if given).
 
-    Like ``LeaseQueue.claim`` (oldest first; SKIP LOCKED on PostgreSQL), plus the
-    per-endpoint limit: endpoints already at ``GHEE_WEBHOOK_PER_ENDPOINT`` running
-    deliveries are left out, so the oldest rows of a dead endpoint cannot fill the claim.
-    Deliveries of a disabled endpoint (other than test events) fail here, unsent.
+    The lease machinery's claim (``delivery_leases``): oldest first, at most
+    ``GHEE_WEBHOOK_PER_ENDPOINT`` held per endpoint, deliveries of disabled endpoints
+    (other than test events) failed unsent in one statement rather than handed out.
     """
-    now = timezone.now()
-    lease = Lease(token=secrets.token_hex(16))
-    due = DELIVERY_LEASES.due(now)
-    if only is not None:
-        due = due.filter(pk__in=only)
-    if limit <= 0 or not due.exists():  # a plain read: an idle poll takes no write lock
-        return lease, []
-    per_endpoint = settings.GHEE_WEBHOOK_PER_ENDPOINT
-    running = dict(
-        Delivery.objects.filter(status=LeaseStatus.RUNNING, lease_expires_at__gt=now)
-        .values("endpoint_id")
-        .annotate(n=Count("id"))
-        .values_list("endpoint_id", "n")
-    )
-    full = [endpoint_id for endpoint_id, n in running.items() if n >= per_endpoint]
-    db = router.db_for_write(Delivery)
-    with transaction.atomic(using=db):
-        rows = due.exclude(endpoint_id__in=full).order_by("pk")
-        if connections[db].features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        max_attempts = DELIVERY_LEASES.max_attempts
-        exhausted = []  # started each time by a worker that died: failed below, not sent
-        window = rows.values_list("pk", "endpoint_id", "attempts")[: max(limit * 4, 100)]
-        for pk, endpoint_id, attempts in window:
-            if attempts >= max_attempts:
-                exhausted.append(pk)
-                lease.ids.append(pk)
-            elif running.get(endpoint_id, 0) < per_endpoint:
-                running[endpoint_id] = running.get(endpoint_id, 0) + 1
-                lease.ids.append(pk)
-                if len(lease.ids) - len(exhausted) >= limit:
-                    break
-        if lease.ids:
-            Delivery.objects.filter(pk__in=lease.ids).update(
-                lease_token=lease.token, lease_expires_at=DELIVERY_LEASES.lease_until(now)
-            )
+    lease = DELIVERY_LEASES.claim(limit, only=only)
     if not lease:
         return lease, []
-    for pk in exhausted:
-        DELIVERY_LEASES.finish(
-            lease,
-            pk,
-            LeaseStatus.FAILED,
-            last_error=f"Gave up after {max_attempts} attempts (the worker stopped during each).",
-        )
-    started = DELIVERY_LEASES.start(lease, [pk for pk in lease.ids if pk not in exhausted])
-    deliveries = []
-    for delivery in Delivery.objects.filter(pk__in=started).select_related("endpoint"):
-        if delivery.endpoint.is_active or delivery.event == TEST_EVENT:
-            deliveries.append(delivery)
-        else:
-            reason = delivery.endpoint.disabled_reason or "disabled by hand"
-            DELIVERY_LEASES.finish(
-                lease,
-                delivery.pk,
-                LeaseStatus.FAILED,
-                attempts=delivery.attempts - 1,  # nothing was sent
-                last_error=f"Not sent: the endpoint is disabled ({reason}).",
-            )
-    deliveries.sort(key=lambda d: d.pk)
-    return lease, deliveries
+    deliveries = list(
+        Delivery.objects.filter(pk__in=lease.ids, lease_token=lease.token)
+        .select_related("endpoint")
+        .order_by("pk")
+    )
+    # Disabled since the claim read it: given back unstarted, and withdrawn with the rest.
+    off = [d.pk for d in deliveries if not d.endpoint.is_active and d.event != TEST_EVENT]
+    if off:
+        DELIVERY_LEASES.release(lease, off, 0)
+        DELIVERY_LEASES.withdraw(Q(pk__in=off))
+    started = DELIVERY_LEASES.start(lease, [d.pk for d in deliveries if d.pk not in off])
+    claimed = [d for d in deliveries if d.pk in started]
+    for delivery in claimed:
+        delivery.attempts += 1  # as ``start`` charged it
+    return lease, claimed
 
 
 # --- One attempt -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ghee.core.leases import LeaseStatus
 from ghee.core.models import OutboxEvent
 from ghee.webhooks import payloads, signing_secrets
 from ghee.webhooks.choices import TEST_EVENT, EventType
+from ghee.webhooks.delivery_leases import DELIVERY_LEASES, withdraw_deliveries
 from ghee.webhooks.models import Delivery, Endpoint
 
 # The outbox topic the content app records item events on (it names it ITEM_TOPIC too).
@@ -49,17 +50,9 @@ MAX_HEADER_VALUE_BYTES = 4096
 
 def register() -> None:
     """Called by ``WebhooksConfig.ready``: the outbox handler and the chores."""
-    from ghee.webhooks import sending
-
     outbox.register_handler(ITEM_TOPIC, create_deliveries, listening=organizations_listening)
     chores.register(chores.Chore("prune_webhook_deliveries", prune_deliveries, every=3600))
-    chores.register(
-        chores.Chore(
-            "release_stale_webhook_leases",
-            lambda: {"released": sending.DELIVERY_LEASES.release_stale()},
-            every=lambda: settings.GHEE_WEBHOOK_LEASE_SECONDS,
-        )
-    )
+    chores.register(chores.release_stale_leases(DELIVERY_LEASES))
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -219,14 +212,14 @@ def remove_endpoint(endpoint: Endpoint) -> None:
 def disable_endpoint(endpoint_id: int, reason: str) -> bool:
     """Stop sending to an endpoint (410 Gone, or failing for days). Returns True if it was on.
 
-    Its pending deliveries fail when a worker next claims them; `ghee webhook resend` sends
-    one again once the endpoint is enabled.
+    Its unsent deliveries fail at once, in one statement (those a worker is sending are
+    recorded as usual); `ghee webhook resend` sends one again once the endpoint is enabled.
     """
-    return bool(
-        Endpoint.objects.filter(pk=endpoint_id, is_active=True).update(
-            is_active=False, disabled_reason=reason[:300], updated_at=timezone.now()
-        )
+    disabled = Endpoint.objects.filter(pk=endpoint_id, is_active=True).update(
+        is_active=False, disabled_reason=reason[:300], updated_at=timezone.now()
     )
+    withdraw_deliveries([endpoint_id])
+    return bool(disabled)
 
 
 # --- Deliveries ------------------------------------------------------------------------------

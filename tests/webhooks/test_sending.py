@@ -7,7 +7,7 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
-from ghee.webhooks import sending, services
+from ghee.webhooks import delivery_leases, sending, services
 from ghee.webhooks.models import Delivery
 from tests.webhooks.conftest import add_endpoint
 
@@ -56,7 +56,7 @@ def test_retry_after_in_seconds_or_as_a_date():
 def test_the_schedule_with_jitter(settings):
     settings.GHEE_WEBHOOK_RETRY_SCHEDULE = [5.0, 300.0]
     settings.GHEE_WEBHOOK_RETRY_JITTER = 0.1
-    delays = [sending.retry_delay(1) for _ in range(200)]
+    delays = [delivery_leases.retry_delay(1) for _ in range(200)]
     assert all(4.5 <= d <= 5.5 for d in delays) and len(set(delays)) > 100
-    assert 270 <= sending.retry_delay(2) <= 330
-    assert sending.DELIVERY_LEASES.max_attempts == 3
+    assert 270 <= delivery_leases.retry_delay(2) <= 330
+    assert delivery_leases.DELIVERY_LEASES.max_attempts == 3

@@ -24,6 +24,8 @@ The ``Job`` row is the truth and the only queue: ``ghee worker`` claims job rows
 """
 
 import logging
+import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -65,6 +67,7 @@ JOB_FIELDS_TO_PROCESS = (
 
 JOB_LEASES = LeaseQueue(
     Job,
+    name="job",
     lease_seconds=lambda: settings.GHEE_JOB_LEASE_SECONDS,
     max_attempts=lambda: settings.GHEE_JOB_MAX_ATTEMPTS,
     error_fields=lambda message: {"errors": [job_error(message)]},
@@ -76,10 +79,21 @@ def claim_jobs(limit: int | None = None) -> Lease:
     return JOB_LEASES.claim(limit or settings.GHEE_JOB_BATCH_SIZE)
 
 
-def process_due_jobs(limit: int | None = None) -> dict:
-    """Claim one batch and process it: one step of ``ghee worker``."""
+def process_due_jobs(
+    limit: int | None = None,
+    *,
+    seconds: float | None = None,
+    between: Callable[[], object] | None = None,
+) -> dict:
+    """Claim one batch and process it: the jobs' share of a round of ``ghee worker``.
+
+    With ``seconds``, chunks after the first stop once that much time has passed: the rest
+    of the batch, not started, is given back (``released``) to the next round's claim, so
+    one large batch does not keep the worker's other work waiting. ``between`` is called
+    after each chunk (the worker's deliveries take a turn there).
+    """
     lease = claim_jobs(limit)
-    summary = process_batch(lease) if lease else _empty_summary(0)
+    summary = process_batch(lease, seconds=seconds, between=between) if lease else _empty_summary(0)
     summary["claimed"] = len(lease.ids)
     return summary
 
@@ -99,11 +113,17 @@ def run_pending_jobs(max_rounds: int = 1000) -> int:
 
 
 def _empty_summary(skipped: int) -> dict:
-    return {"finished": 0, "deferred": 0, "retrying": 0, "skipped": skipped}
+    return {"finished": 0, "deferred": 0, "retrying": 0, "skipped": skipped, "released": 0}
 
 
-def process_batch(lease: Lease) -> dict:
-    """Run the jobs of one claim. Safe to call twice and after a takeover."""
+def process_batch(
+    lease: Lease, *, seconds: float | None = None, between: Callable[[], object] | None = None
+) -> dict:
+    """Run the jobs of one claim (for about ``seconds``, then give the rest back).
+
+    Safe to call twice and after a takeover.
+    """
+    deadline = None if seconds is None else time.monotonic() + seconds
     jobs = list(
         Job.objects.filter(pk__in=lease.ids, lease_token=lease.token, status__in=OPEN_STATUSES)
         .select_related("collection", "token")
@@ -118,8 +138,11 @@ def process_batch(lease: Lease) -> dict:
     blocked_items: set[int] = set()
     chunks = list(_chunks(runnable))
     for number, chunk in enumerate(chunks):
-        started = JOB_LEASES.start(lease, [job.pk for job in chunk])
         later = [job.pk for rest in chunks[number + 1 :] for job in rest]
+        if number and deadline is not None and time.monotonic() >= deadline:
+            summary["released"] = JOB_LEASES.release(lease, [job.pk for job in chunk] + later, 0)
+            break
+        started = JOB_LEASES.start(lease, [job.pk for job in chunk])
         if later:  # a heartbeat: the rest of the batch keeps its lease while we work
             JOB_LEASES.renew(lease, later)
         chunk = [job for job in chunk if job.pk in started]
@@ -128,6 +151,8 @@ def process_batch(lease: Lease) -> dict:
         outcome = _process_chunk(chunk, lease, blocked_items)
         for key in ("finished", "deferred", "retrying"):
             summary[key] += outcome[key]
+        if between is not None:
+            between()
     return summary
 
 

@@ -28,7 +28,12 @@ class Command(GheeCommand):
             "create", help="Create a token and print it (alone) on standard output."
         )
         create.add_argument("--org", required=True, help="organization slug")
-        create.add_argument("--kind", required=True, choices=TokenKind.values)
+        create.add_argument(
+            "--kind",
+            required=True,
+            choices=TokenKind.values,
+            help="read: reads content (may ship in a browser); write: also writes (keep it secret)",
+        )
         create.add_argument("--name", default="", help="what the token is for")
         listing = actions.add_parser("list", help="List an organization's tokens.")
         listing.add_argument("--org", required=True, help="organization slug")
