@@ -121,36 +121,17 @@ def connection_lost(exc: BaseException, alias: str = "default") -> bool:
     if not isinstance(exc, OperationalError) or database_busy(exc):
         return False
     if _server_ended_session(exc):
-        # Said by the error itself: Django may have opened a new connection since (leaving
-        # an atomic block reconnects to restore autocommit), so asking the connection is
-        # not enough.
+        # Said by the error itself: when it ended a transaction, Django has already replaced
+        # the dead connection with a fresh one that answers (leaving an atomic block
+        # reconnects to restore autocommit), so asking the connection is not enough.
         return True
     conn = connections[alias]
-    if conn.vendor == "postgresql" and _server_hung_up(exc):
-        # Said by the error itself: when it ended a transaction, Django has already
-        # replaced the dead connection with a fresh one that answers.
-        return True
     if conn.connection is None:
         return True
     try:
         return not conn.is_usable()
     except Exception:
         return True
-
-
-# SQLSTATEs that end a session: the server is shutting down, crashed, or terminated this
-# backend (pg_terminate_backend), or cannot take connections yet; class 08 is the
-# connection's own failure.
-_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03"})
-
-
-def _server_hung_up(exc: BaseException) -> bool:
-    """The driver's error says the session is over: an SQLSTATE that ends it, or none at
-    all (psycopg's own connection failures: "server closed the connection unexpectedly",
-    "consuming input failed", "the connection is closed")."""
-    cause = exc.__cause__ or exc
-    sqlstate = getattr(cause, "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SESSION_ENDED
 
 
 def close_quietly(alias: str = "default") -> None:

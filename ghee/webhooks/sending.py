@@ -27,7 +27,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +36,7 @@ from django.utils import timezone
 import ghee
 from ghee.core import egress
 from ghee.core.leases import Lease, LeaseStatus
+from ghee.core.retry_after import retry_after_seconds
 from ghee.webhooks import signing
 from ghee.webhooks.choices import TEST_EVENT
 from ghee.webhooks.delivery_leases import DELIVERY_LEASES
@@ -100,22 +100,6 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _retry_after(value: str | None) -> float:
-    """``Retry-After`` as seconds (a number of seconds, or an HTTP date)."""
-    if not value:
-        return 0.0
-    value = value.strip()
-    try:
-        seconds = (
-            float(value)
-            if value.isdigit()
-            else (parsedate_to_datetime(value) - timezone.now()).total_seconds()
-        )
-    except (TypeError, ValueError, OverflowError):
-        return 0.0
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
 def request_headers(delivery: Delivery, body: bytes, timestamp: int) -> dict[str, str]:
     """Custom headers first, then ghee's own (custom ones cannot replace them)."""
     return {
@@ -150,7 +134,9 @@ def attempt(delivery: Delivery) -> Outcome:
                     break
             outcome.excerpt = excerpt[:EXCERPT_BYTES].decode("utf-8", errors="replace")
             if response.status in (429, 503):
-                outcome.retry_after = _retry_after(response.headers.get("Retry-After"))
+                outcome.retry_after = retry_after_seconds(
+                    response.headers.get("Retry-After"), MAX_RETRY_AFTER
+                )
     except egress.EgressError as exc:
         outcome.error = str(exc)
         outcome.retryable = exc.retryable or isinstance(exc, egress.TLSFailed)

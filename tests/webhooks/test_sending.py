@@ -7,6 +7,7 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
+from ghee.core.retry_after import retry_after_seconds
 from ghee.webhooks import delivery_leases, sending, services
 from ghee.webhooks.models import Delivery
 from tests.webhooks.conftest import add_endpoint
@@ -45,12 +46,13 @@ def test_custom_headers_cannot_replace_ghees_own(org):
 
 
 def test_retry_after_in_seconds_or_as_a_date():
-    assert sending._retry_after("120") == 120
+    cap = sending.MAX_RETRY_AFTER
+    assert retry_after_seconds("120", cap) == 120
     in_a_minute = format_datetime(timezone.now() + timedelta(seconds=60), usegmt=True)
-    assert 55 <= sending._retry_after(in_a_minute) <= 61
-    assert sending._retry_after("999999999") == sending.MAX_RETRY_AFTER
-    assert sending._retry_after("soon") == 0
-    assert sending._retry_after(None) == 0
+    assert 55 <= retry_after_seconds(in_a_minute, cap) <= 61
+    assert retry_after_seconds("999999999", cap) == cap
+    assert retry_after_seconds("soon", cap) == 0
+    assert retry_after_seconds(None, cap) == 0
 
 
 def test_the_schedule_with_jitter(settings):

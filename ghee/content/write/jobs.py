@@ -47,11 +47,14 @@ from ghee.content.write.pipeline import (
 )
 from ghee.core import db_health
 from ghee.core.leases import OPEN_STATUSES, Lease, LeaseQueue
+from ghee.core.retry_after import retry_after_seconds
 
 logger = logging.getLogger("ghee.jobs")
 
 CHUNK_ITEMS = 500  # items applied per transaction (keeps SQLite's write lock short)
 DEFER_SECONDS = 1.0
+# A media server cannot park a job for longer than an hour with Retry-After.
+MAX_RETRY_AFTER = 3600.0
 JOB_FIELDS_TO_PROCESS = (
     "organization_id",
     "collection_id",
@@ -264,17 +267,10 @@ def _retry(lease: Lease, job: Job, reason: str, *, retry_after: str | None = Non
         lease,
         job.pk,
         job.attempts,
-        at_least=_seconds(retry_after),
+        at_least=retry_after_seconds(retry_after, MAX_RETRY_AFTER),
         errors=[job_error(message[:500])],
     )
     return "retrying" if retrying else "finished"
-
-
-def _seconds(retry_after: str | None) -> float:
-    """An HTTP ``Retry-After`` in seconds (a date, or nonsense, counts as none), at most 1 h."""
-    if retry_after and retry_after.strip().isdigit():
-        return min(float(retry_after.strip()), 3600.0)
-    return 0.0
 
 
 def _apply_one(ctx: JobContext, lease: Lease, blocked_items: set[int]) -> str:

@@ -6,8 +6,8 @@ token-bearing importer must not become a way to reach ghee's private network.
 
 Polite by default, as ButterCMS's own bulk-import guide asks ("concurrency ≈ 5"): at most
 ``concurrency`` requests at once; a 429 or 5xx, a time-out or a broken connection is
-retried with exponential backoff, waiting at least what ``Retry-After`` says (parsed by the
-webhooks' sender, the tree's one parser of that header), up to ``max_retries`` times. A
+retried with exponential backoff, waiting at least what ``Retry-After`` says (parsed by
+``ghee.core.retry_after``, the tree's one parser of that header), up to ``max_retries`` times. A
 ``Retry-After`` longer than ``max_wait`` (ButterCMS answers a spent monthly quota with the
 time until the month's end) fails at once with that figure instead of hanging.
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from ghee.core import egress
-from ghee.webhooks.sending import _retry_after as retry_after_seconds
+from ghee.core.retry_after import retry_after_seconds
 
 DEFAULT_SOURCE = "https://api.buttercms.com"
 PAGE_SIZE = 100  # ButterCMS's largest page
@@ -110,7 +110,7 @@ class ButterSource:
             ) as response:
                 body = response.read()
                 status = response.status
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = retry_after_seconds(response.headers.get("Retry-After"), cap=float("inf"))
         except egress.EgressError as exc:
             if exc.retryable:
                 raise _Retry(str(exc), 0.0) from None
