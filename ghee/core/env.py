@@ -40,9 +40,9 @@ class Variable:
         shown = "(not shown: it may hold a password)" if self.secret else repr(raw)
         if not raw.strip():
             raise EnvError(f"{self.name}={shown} is empty: expected {self.expected}, or unset it")
-        try:
-            return self.parse(raw.strip())
-        except (ValueError, TypeError):
+        try:  # free text is taken as written; anything else may have spaces around it
+            return self.parse(raw if self.kind == "string" else raw.strip())
+        except (ValueError, TypeError, LookupError):
             raise EnvError(f"{self.name}={shown} is not {self.expected}") from None
 
 
@@ -115,10 +115,8 @@ def choice(name: str, default: str, choices: Iterable[str]) -> str:
     """One of ``choices`` (compared case-insensitively, returned as spelled there)."""
     allowed = {option.lower(): option for option in choices}
 
-    def parse(raw: str) -> str:
-        return allowed[raw.lower()] if raw.lower() in allowed else _refuse(raw)
-
-    return _read(name, "choice", default, parse, f"one of {', '.join(allowed.values())}")
+    expected = f"one of {', '.join(allowed.values())}"
+    return _read(name, "choice", default, lambda raw: allowed[raw.lower()], expected)
 
 
 def string(
@@ -155,7 +153,3 @@ def items(
         return [item(part) for part in parts]
 
     return _read(name, "list", list(default), parse, expected)
-
-
-def _refuse(raw: str):
-    raise ValueError(raw)
