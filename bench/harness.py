@@ -99,7 +99,7 @@ def instance_env(name: str, db: str = "sqlite", **extra: str) -> dict[str, str]:
         "GHEE_DATA_DIR": str(data_dir),
         "GHEE_DEBUG": "0",
         "GHEE_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": "",
+        "DATABASE_URL": f"sqlite:///{data_dir / 'ghee.sqlite3'}",  # an empty value stops ghee
         **extra,
     }
     if db == "postgres":

@@ -177,7 +177,7 @@ def instance(db: str, reseed: bool) -> dict[str, str]:
         "GHEE_DATA_DIR": str(data_dir),
         "GHEE_DEBUG": "0",
         "GHEE_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": "",
+        "DATABASE_URL": f"sqlite:///{data_dir / 'ghee.sqlite3'}",  # an empty value stops ghee
     }
     if db == "postgres":
         env["DATABASE_URL"] = harness.postgres_url("ghee_readbench", fresh=reseed)

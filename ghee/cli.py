@@ -19,6 +19,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from ghee.core import env
+
 HELP_FLAGS = {"-h", "--help", "help"}
 VERSION_FLAGS = {"--version", "-V", "version"}
 
@@ -107,6 +109,14 @@ def _hint(exc: BaseException) -> str:
     return text
 
 
+def _debug() -> bool:
+    """GHEE_DEBUG as settings read it (a malformed value already stopped ghee: False)."""
+    try:
+        return env.boolean("GHEE_DEBUG")
+    except env.EnvError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ghee.settings")
     args = sys.argv[1:] if argv is None else argv
@@ -124,8 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         sys.exit(130)
+    except env.EnvError as exc:  # a variable ghee cannot use: nothing ran, one line says which
+        sys.stderr.write(f"ghee: {exc}\n")
+        sys.exit(2)
     except Exception as exc:
-        if "--traceback" in args or os.environ.get("GHEE_DEBUG", "").lower() in {"1", "true"}:
+        if "--traceback" in args or _debug():
             raise
         from django.core.exceptions import ValidationError
 

@@ -1,9 +1,12 @@
 """ghee's one settings module: everything comes from the environment with safe defaults.
 
 The embedded default needs nothing installed: SQLite and media under ``GHEE_DATA_DIR``
-(``./var``). ``DATABASE_URL`` switches to PostgreSQL with no code change.
+(``./var``). ``DATABASE_URL`` switches to PostgreSQL with no code change. Every variable is
+read through ghee.core.env (unset: the default; empty or malformed: ghee does not start) and
+listed in docs/configuration.md. Each topic's variables are read in one block below.
 """
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -11,25 +14,16 @@ from pathlib import Path
 
 import dj_database_url
 
+from ghee.core import env
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+# --- Where things are, and the address ghee answers at -------------------------------------
 
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
-
-DATA_DIR = Path(os.environ.get("GHEE_DATA_DIR", "var")).resolve()
+DATA_DIR = env.path("GHEE_DATA_DIR", "var")
 
 
 def _secret_key() -> str:
     """GHEE_SECRET_KEY, or a key generated once and kept in the data directory."""
-    if key := os.environ.get("GHEE_SECRET_KEY"):
+    if key := env.string("GHEE_SECRET_KEY", "", expected="a secret key"):
         return key
     path = DATA_DIR / "secret_key"
     try:
@@ -48,14 +42,6 @@ def _secret_key() -> str:
     return key
 
 
-SECRET_KEY = _secret_key()
-DEBUG = _env_bool("GHEE_DEBUG")
-# --- the bind address and the public URL that follows it (issue 21: `make run PORT=8123`) ---
-# `ghee serve --bind`'s default; GHEE_PUBLIC_URL, when not set, is this address as a browser
-# on this machine reaches it (a wildcard host becomes 127.0.0.1).
-GHEE_BIND = os.environ.get("GHEE_BIND", "127.0.0.1:8000")
-
-
 def public_url_for_bind(bind: str) -> str:
     """``http://HOST:PORT`` for ``HOST:PORT``, ``[IPv6]:PORT`` or ``PORT``."""
     host, _, port = bind.rpartition(":")
@@ -65,10 +51,35 @@ def public_url_for_bind(bind: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-PUBLIC_URL = (os.environ.get("GHEE_PUBLIC_URL") or public_url_for_bind(GHEE_BIND)).rstrip("/")
+def _check_bind(bind: str) -> None:
+    port = bind.rpartition(":")[2]
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(bind)
 
-ALLOWED_HOSTS = [h for h in os.environ.get("GHEE_ALLOWED_HOSTS", "*").split(",") if h]
+
+def _check_http_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")) or len(url.rstrip("/")) <= len("https://"):
+        raise ValueError(url)
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.boolean("GHEE_DEBUG")
+# `ghee serve --bind`'s default; GHEE_PUBLIC_URL, when not set, is this address as a browser
+# on this machine reaches it (a wildcard host becomes 127.0.0.1).
+GHEE_BIND = env.string(
+    "GHEE_BIND",
+    "127.0.0.1:8000",
+    expected="HOST:PORT or PORT, e.g. 127.0.0.1:8000",
+    check=_check_bind,
+)
+_url_form = "an http:// or https:// URL, e.g. https://cms.example.org"
+PUBLIC_URL = env.string(
+    "GHEE_PUBLIC_URL", public_url_for_bind(GHEE_BIND), expected=_url_form, check=_check_http_url
+).rstrip("/")
+ALLOWED_HOSTS = env.items("GHEE_ALLOWED_HOSTS", ["*"], expected="comma-separated host names")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+# --- Django: apps, middleware, templates ----------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -82,14 +93,19 @@ INSTALLED_APPS = [
     "ghee.webhooks",
     "ghee.content",
     "ghee.dashboard",
-    # Imports (issue 16): moving content in from other systems, e.g. ButterCMS.
     "ghee.imports",
+    "axes",  # sign-in throttling, below
+    "ghee.media",
+    # The WYSIWYG editor's built assets (ProseMirror/Tiptap) as static files; the item form
+    # loads them (ghee/content/static/content/wysiwyg.js).
+    "django_prose_editor",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "ghee.core.middleware.ApiTrailingSlashMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    # Media responses serve byte ranges of the stored bytes: gzip must leave them alone.
+    "ghee.media.middleware.RangeAwareGZipMiddleware",
     # Sessions, CSRF, session users and messages serve the dashboard; skipped on /v2/.
     "ghee.core.middleware.WebSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -97,6 +113,9 @@ MIDDLEWARE = [
     "ghee.core.middleware.WebAuthenticationMiddleware",
     "ghee.core.middleware.WebMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A Content-Security-Policy on dashboard pages (django-csp); the JSON API sends none.
+    "ghee.dashboard.middleware.WebCSPMiddleware",
+    "ghee.dashboard.middleware.WebAxesMiddleware",  # axes wants to be last
 ]
 
 ROOT_URLCONF = "ghee.urls"
@@ -107,7 +126,9 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The dashboard's templates come before the apps' (django.contrib.admin's included),
+        # so ghee.dashboard can override admin templates (admin/includes/fieldset.html).
+        "DIRS": [Path(__file__).resolve().parent / "dashboard" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -118,146 +139,191 @@ TEMPLATES = [
         },
     },
 ]
-
-# --- Database -----------------------------------------------------------------------------
-
-SQLITE_PATH = DATA_DIR / "ghee.sqlite3"
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
-        conn_max_age=600,
-        # A health check is a `SELECT 1` round trip on every request's first query: it cost
-        # 1.2-2.9x on the accept path (bench/, PostgreSQL). Without it, a connection the server
-        # dropped is found without a query instead: ghee.core.db_health looks at its socket at
-        # the start of each request and replaces it.
-        conn_health_checks=_env_bool("GHEE_DB_HEALTH_CHECKS"),
-    )
-}
-GHEE_SQLITE_WRITE_TIMEOUT = float(os.environ.get("GHEE_SQLITE_WRITE_TIMEOUT", "5"))
-GHEE_SQLITE_WORKER_TIMEOUT = float(os.environ.get("GHEE_SQLITE_WORKER_TIMEOUT", "30"))
-# A worker that lost the database retries after 0.5 s, doubling up to this (seconds).
-GHEE_WORKER_RECONNECT_MAX_SECONDS = float(os.environ.get("GHEE_WORKER_RECONNECT_MAX_SECONDS", "30"))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the API read while a worker writes; the busy timeout makes writers queue
-    # instead of failing. synchronous=NORMAL survives a process crash (the case we test);
-    # it can lose the last commits on power loss. GHEE_SQLITE_SYNCHRONOUS=FULL trades
-    # throughput for that.
-    DATABASES["default"]["OPTIONS"] = {
-        # How long a write waits for the write lock. The API's writes give up after
-        # GHEE_SQLITE_WRITE_TIMEOUT seconds with a 503 + Retry-After (nothing accepted), so
-        # a stalled writer elsewhere cannot hold requests for long; `ghee worker` waits
-        # GHEE_SQLITE_WORKER_TIMEOUT instead (it has nobody waiting on it). Reads never wait:
-        # WAL readers take no lock.
-        "timeout": GHEE_SQLITE_WRITE_TIMEOUT,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": (
-            "PRAGMA journal_mode=WAL;"
-            f"PRAGMA synchronous={os.environ.get('GHEE_SQLITE_SYNCHRONOUS', 'NORMAL')};"
-            "PRAGMA foreign_keys=ON;"
-        ),
-    }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# --- Background work --------------------------------------------------------------------------
-
-# Jobs are rows claimed by `ghee worker` through ghee.core.leases (docs/leases.md).
-# How long a claimed or running job may stay silent before another worker takes it over.
-GHEE_JOB_LEASE_SECONDS = _env_int("GHEE_JOB_LEASE_SECONDS", 60)
-GHEE_JOB_MAX_ATTEMPTS = _env_int("GHEE_JOB_MAX_ATTEMPTS", 5)
-# Jobs a worker claims and processes together.
-GHEE_JOB_BATCH_SIZE = _env_int("GHEE_JOB_BATCH_SIZE", 100)
-# Finished jobs are deleted this many days after they finished (chore prune_finished_jobs).
-GHEE_JOB_RETENTION_DAYS = _env_int("GHEE_JOB_RETENTION_DAYS", 30)
-GHEE_WORKER_INTERVAL = float(os.environ.get("GHEE_WORKER_INTERVAL", "0.05"))
-# An idle worker doubles its pause up to this; the worst-case pickup delay after a quiet spell.
-GHEE_WORKER_IDLE_MAX_INTERVAL = float(os.environ.get("GHEE_WORKER_IDLE_MAX_INTERVAL", "0.5"))
-# After a partial batch, wait this long before the next so batches fill under load.
-GHEE_WORKER_LINGER = float(os.environ.get("GHEE_WORKER_LINGER", "0.05"))
-# Fair background work: in each round of `ghee worker` jobs, then the outbox relay, work for
-# at most about this long (at least one chunk or batch each) before deliveries and chores.
-GHEE_WORKER_SHARE_SECONDS = float(os.environ.get("GHEE_WORKER_SHARE_SECONDS", "0.2"))
-# Outbox events (ghee.core.outbox): relayed to their topic's handlers by the workers.
-GHEE_OUTBOX_LEASE_SECONDS = _env_int("GHEE_OUTBOX_LEASE_SECONDS", 60)
-GHEE_OUTBOX_MAX_ATTEMPTS = _env_int("GHEE_OUTBOX_MAX_ATTEMPTS", 10)
-GHEE_OUTBOX_BATCH_SIZE = _env_int("GHEE_OUTBOX_BATCH_SIZE", 100)
-GHEE_OUTBOX_RETENTION_DAYS = _env_int("GHEE_OUTBOX_RETENTION_DAYS", 7)
-
-# --- API ------------------------------------------------------------------------------------
-
-GHEE_MAX_BODY_BYTES = _env_int("GHEE_MAX_BODY_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = GHEE_MAX_BODY_BYTES
-GHEE_IDEMPOTENCY_TTL_SECONDS = _env_int("GHEE_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
-# Seconds a looked-up token stays in a process's cache (0 disables). Revocation takes
-# effect everywhere within this time.
-GHEE_TOKEN_CACHE_SECONDS = _env_int("GHEE_TOKEN_CACHE_SECONDS", 5)
-GHEE_SCHEMA_CACHE_SECONDS = _env_int("GHEE_SCHEMA_CACHE_SECONDS", 5)
-# A schema's `regex:` pattern may take this long on one value before the value is refused.
-GHEE_SCHEMA_PATTERN_TIMEOUT_MS = _env_int("GHEE_SCHEMA_PATTERN_TIMEOUT_MS", 20)
-# Read API. Published reads say `Cache-Control: public, max-age=0, s-maxage=<this>`, so a
-# CDN in front may serve them this long after a write (browsers always revalidate).
-GHEE_READ_S_MAXAGE = _env_int("GHEE_READ_S_MAXAGE", 60)
-# meta.count of result sets of at least GHEE_READ_COUNT_CACHE_MIN items is cached this long
-# per process (counting is the one part of a page whose cost grows with the collection).
-GHEE_READ_COUNT_CACHE_SECONDS = _env_int("GHEE_READ_COUNT_CACHE_SECONDS", 2)
-GHEE_READ_COUNT_CACHE_MIN = _env_int("GHEE_READ_COUNT_CACHE_MIN", 2_000)
-# CORS: reads answer any origin (`Access-Control-Allow-Origin: *`). Writes and /v2/jobs/
-# take write tokens, which do not belong in browsers: only these origins (comma-separated,
-# e.g. `https://editor.example.com`) get CORS headers there. Default: none.
-GHEE_CORS_WRITE_ORIGINS = [
-    origin.strip().rstrip("/")
-    for origin in os.environ.get("GHEE_CORS_WRITE_ORIGINS", "").split(",")
-    if origin.strip()
-]
-
-
-# --- Static and media -----------------------------------------------------------------------
-
-STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("GHEE_MEDIA_ROOT", DATA_DIR / "media")).resolve()
+# Short, unambiguous dates on dashboard pages (ghee/dashboard/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["ghee.dashboard.formats"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("GHEE_LOG_LEVEL", "WARNING")},
-    "loggers": {"ghee": {"level": os.environ.get("GHEE_LOG_LEVEL", "INFO")}},
+# --- Database -------------------------------------------------------------------------------
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        dj_database_url.parse(url)
+    except Exception as exc:  # unknown scheme, bad port, ...: one line, not a traceback
+        raise ValueError(url) from exc
+
+
+SQLITE_PATH = DATA_DIR / "ghee.sqlite3"
+_database_url = env.string(
+    "DATABASE_URL",
+    f"sqlite:///{SQLITE_PATH}",
+    expected="a database URL, e.g. postgres://USER:PASSWORD@HOST:5432/NAME",
+    check=_check_database_url,
+    secret=True,
+)
+DATABASES = {
+    "default": dj_database_url.parse(
+        _database_url,
+        conn_max_age=600,
+        # A health check is a `SELECT 1` round trip on every request's first query: it cost
+        # 1.2-2.9x on the accept path (bench/, PostgreSQL). Without it, a connection the server
+        # dropped is found without a query instead: ghee.core.db_health looks at its socket at
+        # the start of each request and replaces it.
+        conn_health_checks=env.boolean("GHEE_DB_HEALTH_CHECKS"),
+    )
 }
+# A worker that lost the database retries after 0.5 s, doubling up to this (seconds).
+GHEE_WORKER_RECONNECT_MAX_SECONDS = env.number("GHEE_WORKER_RECONNECT_MAX_SECONDS", 30)
+# How long a write waits for SQLite's write lock. The API's writes give up after
+# GHEE_SQLITE_WRITE_TIMEOUT seconds with a 503 + Retry-After (nothing accepted), so a stalled
+# writer elsewhere cannot hold requests for long; `ghee worker` waits GHEE_SQLITE_WORKER_TIMEOUT
+# instead (it has nobody waiting on it). Reads never wait: WAL readers take no lock.
+GHEE_SQLITE_WRITE_TIMEOUT = env.number("GHEE_SQLITE_WRITE_TIMEOUT", 5)
+GHEE_SQLITE_WORKER_TIMEOUT = env.number("GHEE_SQLITE_WORKER_TIMEOUT", 30)
+# synchronous=NORMAL survives a process crash (the case we test); it can lose the last commits
+# on power loss. FULL trades throughput for that.
+GHEE_SQLITE_SYNCHRONOUS = env.choice(
+    "GHEE_SQLITE_SYNCHRONOUS", "NORMAL", ["OFF", "NORMAL", "FULL", "EXTRA"]
+)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the API read while a worker writes; the busy timeout makes writers queue
+    # instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": GHEE_SQLITE_WRITE_TIMEOUT,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            f"PRAGMA synchronous={GHEE_SQLITE_SYNCHRONOUS};"
+            "PRAGMA foreign_keys=ON;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
-# --- Dashboard sign-in and HTTPS ---------------------------------------------------------------
-# docs/configuration.md, "Running in production". The API authenticates with tokens; these
-# protect the dashboard's password sign-in and the transport.
+# --- Background work: jobs, the worker's loop, the outbox -----------------------------------
+
+# Jobs are rows claimed by `ghee worker` through ghee.core.leases (docs/leases.md).
+# How long a claimed or running job may stay silent before another worker takes it over.
+GHEE_JOB_LEASE_SECONDS = env.integer("GHEE_JOB_LEASE_SECONDS", 60, minimum=1)
+GHEE_JOB_MAX_ATTEMPTS = env.integer("GHEE_JOB_MAX_ATTEMPTS", 5, minimum=1)
+# Jobs a worker claims and processes together.
+GHEE_JOB_BATCH_SIZE = env.integer("GHEE_JOB_BATCH_SIZE", 100, minimum=1)
+# Finished jobs are deleted this many days after they finished (chore prune_finished_jobs).
+GHEE_JOB_RETENTION_DAYS = env.integer("GHEE_JOB_RETENTION_DAYS", 30)
+GHEE_WORKER_INTERVAL = env.number("GHEE_WORKER_INTERVAL", 0.05)
+# An idle worker doubles its pause up to this; the worst-case pickup delay after a quiet spell.
+GHEE_WORKER_IDLE_MAX_INTERVAL = env.number("GHEE_WORKER_IDLE_MAX_INTERVAL", 0.5)
+# After a partial batch, wait this long before the next so batches fill under load.
+GHEE_WORKER_LINGER = env.number("GHEE_WORKER_LINGER", 0.05)
+# Fair background work: in each round of `ghee worker` jobs, then the outbox relay, work for
+# at most about this long (at least one chunk or batch each) before deliveries and chores.
+GHEE_WORKER_SHARE_SECONDS = env.number("GHEE_WORKER_SHARE_SECONDS", 0.2)
+# Outbox events (ghee.core.outbox): relayed to their topic's handlers by the workers.
+GHEE_OUTBOX_LEASE_SECONDS = env.integer("GHEE_OUTBOX_LEASE_SECONDS", 60, minimum=1)
+GHEE_OUTBOX_MAX_ATTEMPTS = env.integer("GHEE_OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+GHEE_OUTBOX_BATCH_SIZE = env.integer("GHEE_OUTBOX_BATCH_SIZE", 100, minimum=1)
+GHEE_OUTBOX_RETENTION_DAYS = env.integer("GHEE_OUTBOX_RETENTION_DAYS", 7)
+
+# --- API: bodies, idempotency, caches, CORS -------------------------------------------------
+
+
+def _origin(origin: str) -> str:
+    _check_http_url(origin)
+    return origin.rstrip("/")
+
+
+GHEE_MAX_BODY_BYTES = env.integer("GHEE_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = GHEE_MAX_BODY_BYTES
+GHEE_IDEMPOTENCY_TTL_SECONDS = env.integer("GHEE_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+# Seconds a looked-up token stays in a process's cache (0 disables). Revocation takes
+# effect everywhere within this time.
+GHEE_TOKEN_CACHE_SECONDS = env.integer("GHEE_TOKEN_CACHE_SECONDS", 5)
+GHEE_SCHEMA_CACHE_SECONDS = env.integer("GHEE_SCHEMA_CACHE_SECONDS", 5)
+# A schema's `regex:` pattern may take this long on one value before the value is refused.
+GHEE_SCHEMA_PATTERN_TIMEOUT_MS = env.integer("GHEE_SCHEMA_PATTERN_TIMEOUT_MS", 20, minimum=1)
+# CORS: reads answer any origin (`Access-Control-Allow-Origin: *`). Writes and /v2/jobs/
+# take write tokens, which do not belong in browsers: only these origins (comma-separated,
+# e.g. `https://editor.example.com`) get CORS headers there. Default: none.
+GHEE_CORS_WRITE_ORIGINS = env.items(
+    "GHEE_CORS_WRITE_ORIGINS",
+    item=_origin,
+    expected="comma-separated origins, e.g. https://editor.example.com",
+)
+
+# --- Reads: caching and limits (docs/read-api.md, "Limits") ---------------------------------
+
+# Published reads say `Cache-Control: public, max-age=0, s-maxage=<this>`, so a CDN in front
+# may serve them this long after a write (browsers always revalidate).
+GHEE_READ_S_MAXAGE = env.integer("GHEE_READ_S_MAXAGE", 60)
+# meta.count of result sets of at least GHEE_READ_COUNT_CACHE_MIN items is cached this long
+# per process (counting is the one part of a page whose cost grows with the collection).
+GHEE_READ_COUNT_CACHE_SECONDS = env.integer("GHEE_READ_COUNT_CACHE_SECONDS", 2)
+GHEE_READ_COUNT_CACHE_MIN = env.integer("GHEE_READ_COUNT_CACHE_MIN", 2_000)
+# What one read may ask of the database: past a cap is a 400.
+GHEE_READ_MAX_PARAMETERS = env.integer("GHEE_READ_MAX_PARAMETERS", 50, minimum=1)
+GHEE_READ_MAX_FILTERS = env.integer("GHEE_READ_MAX_FILTERS", 10)
+GHEE_READ_MAX_KEYS = env.integer("GHEE_READ_MAX_KEYS", 20, minimum=1)
+GHEE_READ_MAX_ITEMS_PER_KEY = env.integer("GHEE_READ_MAX_ITEMS_PER_KEY", 1000, minimum=1)
+# What one read's response may hold, counted while it is built: item objects and reference
+# URIs each time they appear, and the JSON's estimated size. Past either: a 400 saying how
+# to narrow the read.
+GHEE_READ_MAX_RESPONSE_OBJECTS = env.integer("GHEE_READ_MAX_RESPONSE_OBJECTS", 100_000, minimum=1)
+GHEE_READ_MAX_RESPONSE_BYTES = env.integer(
+    "GHEE_READ_MAX_RESPONSE_BYTES", 32 * 1024 * 1024, minimum=1
+)
+# Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
+# Retry-After. Writes, workers and the dashboard never run under it.
+GHEE_READ_TIMEOUT_MS = env.integer("GHEE_READ_TIMEOUT_MS", 5000)
+
+# --- Serving and slow clients (docs/api-layer.md, "Limits and slow clients") ----------------
+
+# Seconds a write's body may take to arrive, once its headers passed authentication (408).
+GHEE_BODY_READ_TIMEOUT = env.number("GHEE_BODY_READ_TIMEOUT", 10)
+# `ghee serve` defaults: blocking threads per granian worker, and seconds a connection may
+# take to send a request's headers (also how long an idle keep-alive connection is kept).
+GHEE_SERVE_THREADS = env.integer("GHEE_SERVE_THREADS", 1, minimum=1)
+GHEE_HEADER_READ_TIMEOUT = env.number("GHEE_HEADER_READ_TIMEOUT", 5)
+# Default of `ghee serve --interface`: asgi (ghee's bridge: a write's body is received before
+# a thread runs it, so a stalled body holds none and is a 408 after GHEE_BODY_READ_TIMEOUT) or
+# wsgi (granian's WSGI interface: a stalled body holds a thread; put a buffering proxy in front).
+GHEE_SERVE_INTERFACE = env.choice("GHEE_SERVE_INTERFACE", "asgi", ["asgi", "wsgi"])
+
+# --- Dashboard sign-in, passwords and HTTPS (docs/configuration.md, "Running in production") -
+# The API authenticates with tokens; these protect the dashboard's password sign-in and the
+# transport. Staff users see only the organizations they are members of (docs/dashboard.md).
 
 # Sign-in throttling (django-axes): after GHEE_LOGIN_FAILURE_LIMIT wrong passwords for one
 # username from one address, that pair is locked out for GHEE_LOGIN_LOCKOUT_MINUTES.
-INSTALLED_APPS.append("axes")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-MIDDLEWARE.append("ghee.dashboard.middleware.WebAxesMiddleware")  # axes wants to be last
-AXES_FAILURE_LIMIT = _env_int("GHEE_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=_env_int("GHEE_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = env.integer("GHEE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("GHEE_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Behind a reverse proxy every request comes from the proxy's address; GHEE_PROXY_COUNT=N
 # (the number of proxies in front) takes the client's address from X-Forwarded-For instead.
-GHEE_PROXY_COUNT = _env_int("GHEE_PROXY_COUNT", 0)
+GHEE_PROXY_COUNT = env.integer("GHEE_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "ghee.dashboard.client_address.client_address"
 
-# A Content-Security-Policy on dashboard pages (django-csp); the JSON API sends none.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.clickjacking.XFrameOptionsMiddleware") + 1,
-    "ghee.dashboard.middleware.WebCSPMiddleware",
-)
+# Passwords set through the dashboard, `ghee user add` or `ghee createsuperuser` must pass
+# Django's validators.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.integer("GHEE_PASSWORD_MIN_LENGTH", 10, minimum=1)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -273,15 +339,18 @@ CONTENT_SECURITY_POLICY = {
 # plain HTTP (except /healthz, which load balancers probe), send HSTS, and mark the session
 # and CSRF cookies Secure. GHEE_TRUST_X_FORWARDED_PROTO=1 additionally believes the proxy's
 # X-Forwarded-Proto header; set it only when the proxy overwrites that header.
-HTTPS = _env_bool("GHEE_HTTPS")
+HTTPS = env.boolean("GHEE_HTTPS")
+_hsts_seconds = env.integer("GHEE_HSTS_SECONDS", 31_536_000)
+_hsts_include_subdomains = env.boolean("GHEE_HSTS_INCLUDE_SUBDOMAINS")
+_hsts_preload = env.boolean("GHEE_HSTS_PRELOAD")
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = _env_int("GHEE_HSTS_SECONDS", 31_536_000) if HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and _env_bool("GHEE_HSTS_INCLUDE_SUBDOMAINS")
-SECURE_HSTS_PRELOAD = HTTPS and _env_bool("GHEE_HSTS_PRELOAD")
+SECURE_HSTS_SECONDS = _hsts_seconds if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and _hsts_include_subdomains
+SECURE_HSTS_PRELOAD = HTTPS and _hsts_preload
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
-if _env_bool("GHEE_TRUST_X_FORWARDED_PROTO"):
+if env.boolean("GHEE_TRUST_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Django's and axes' checks look for their middleware by dotted path; ghee runs subclasses
@@ -289,56 +358,74 @@ if _env_bool("GHEE_TRUST_X_FORWARDED_PROTO"):
 # subclasses are installed instead, so nothing is lost by silencing the path checks.
 SILENCED_SYSTEM_CHECKS = ["security.W003", "axes.W002"]
 
-# --- Media library and outbound HTTP (issue 9) ----------------------------------------------
-# docs/media.md and docs/egress.md. Every request to a URL a client gave (media import,
-# webhooks) goes through ghee.core.egress, which refuses non-public addresses.
-INSTALLED_APPS.append("ghee.media")
+# --- Outbound HTTP (docs/egress.md) ---------------------------------------------------------
+# Every request to a URL a client gave (media import, webhooks) goes through ghee.core.egress,
+# which refuses non-public addresses.
 
 
-def _env_list(name: str, default: str = "") -> list[str]:
-    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise ValueError(text)
+    return port
+
+
+def _network(text: str) -> str:
+    ipaddress.ip_network(text, strict=False)
+    return text
 
 
 # Ports a URL may name besides 80 and 443 (comma-separated).
-GHEE_EGRESS_ALLOW_PORTS = [int(port) for port in _env_list("GHEE_EGRESS_ALLOW_PORTS")]
+GHEE_EGRESS_ALLOW_PORTS = env.items(
+    "GHEE_EGRESS_ALLOW_PORTS", item=_port, expected="comma-separated port numbers, e.g. 8080,8443"
+)
 # Networks (CIDRs) an operator allows on purpose although they are not public, e.g. an
-# intranet media server. Empty: only public addresses are reached.
-GHEE_EGRESS_ALLOW_NETWORKS = _env_list("GHEE_EGRESS_ALLOW_NETWORKS")
+# intranet media server. Unset: only public addresses are reached.
+GHEE_EGRESS_ALLOW_NETWORKS = env.items(
+    "GHEE_EGRESS_ALLOW_NETWORKS",
+    item=_network,
+    expected="comma-separated networks, e.g. 10.0.0.0/8,192.168.1.20",
+)
 # Wall-clock limit for one whole fetch (resolution, redirects, headers, body), in seconds.
-GHEE_EGRESS_TIMEOUT = float(os.environ.get("GHEE_EGRESS_TIMEOUT", "60"))
-GHEE_EGRESS_CONNECT_TIMEOUT = float(os.environ.get("GHEE_EGRESS_CONNECT_TIMEOUT", "5"))
+GHEE_EGRESS_TIMEOUT = env.number("GHEE_EGRESS_TIMEOUT", 60)
+GHEE_EGRESS_CONNECT_TIMEOUT = env.number("GHEE_EGRESS_CONNECT_TIMEOUT", 5)
 # Longest silence between two reads before a fetch gives up (the deadline bounds the total).
-GHEE_EGRESS_READ_TIMEOUT = float(os.environ.get("GHEE_EGRESS_READ_TIMEOUT", "15"))
+GHEE_EGRESS_READ_TIMEOUT = env.number("GHEE_EGRESS_READ_TIMEOUT", 15)
 # Largest body, counted after Content-Encoding is decoded.
-GHEE_EGRESS_MAX_BYTES = _env_int("GHEE_EGRESS_MAX_BYTES", 50 * 1024 * 1024)
+GHEE_EGRESS_MAX_BYTES = env.integer("GHEE_EGRESS_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 # Extra CA certificates (PEM) trusted for https, e.g. a private CA. Default: the system's.
-GHEE_EGRESS_CA_FILE = os.environ.get("GHEE_EGRESS_CA_FILE", "")
+GHEE_EGRESS_CA_FILE = env.string("GHEE_EGRESS_CA_FILE", "", expected="a PEM file's path")
 
-# Content types the media library accepts (sniffed from the bytes); empty means every type
-# ghee.media.sniffing recognises.
-GHEE_MEDIA_ALLOWED_TYPES = _env_list("GHEE_MEDIA_ALLOWED_TYPES")
-# Images larger than this many pixels are refused before their pixels are decoded.
-GHEE_MEDIA_MAX_IMAGE_PIXELS = _env_int("GHEE_MEDIA_MAX_IMAGE_PIXELS", 40_000_000)
+# --- Media library (docs/media.md) ----------------------------------------------------------
 
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
 # Where media is stored: local disk under GHEE_MEDIA_ROOT (served by ghee at /media/), or an
 # S3-compatible bucket when GHEE_S3_BUCKET is set. GHEE_MEDIA_URL is the public base URL of
 # the files (a CDN in front, or the bucket's website); it defaults to ghee's own /media/.
-GHEE_S3_BUCKET = os.environ.get("GHEE_S3_BUCKET", "")
-GHEE_MEDIA_URL = os.environ.get("GHEE_MEDIA_URL", "")
+MEDIA_ROOT = env.path("GHEE_MEDIA_ROOT", DATA_DIR / "media")
+GHEE_MEDIA_URL = env.string("GHEE_MEDIA_URL", "", expected=_url_form, check=_check_http_url)
 if GHEE_MEDIA_URL and not GHEE_MEDIA_URL.endswith("/"):
     GHEE_MEDIA_URL += "/"
+# Downloads in progress (can be as large as GHEE_EGRESS_MAX_BYTES; kept off a RAM-backed /tmp).
+GHEE_MEDIA_TMP_DIR = env.path("GHEE_MEDIA_TMP_DIR", DATA_DIR / "tmp")
+GHEE_S3_BUCKET = env.string("GHEE_S3_BUCKET", "", expected="a bucket name")
+_s3_options = {
+    "bucket_name": GHEE_S3_BUCKET,
+    "endpoint_url": env.string(
+        "GHEE_S3_ENDPOINT_URL", "", expected=_url_form, check=_check_http_url
+    )
+    or None,
+    "region_name": env.string("GHEE_S3_REGION", "", expected="a region, e.g. eu-west-1") or None,
+    "access_key": env.string("GHEE_S3_ACCESS_KEY_ID", "", expected="an access key id") or None,
+    "secret_key": env.string("GHEE_S3_SECRET_ACCESS_KEY", "", expected="a secret key") or None,
+    "addressing_style": env.choice("GHEE_S3_ADDRESSING_STYLE", "", ["path", "virtual", "auto"])
+    or None,
+    "location": env.string("GHEE_S3_PREFIX", "", expected="a key prefix, e.g. media/"),
+    # Media URLs are public and permanent: no signed, expiring query strings.
+    "querystring_auth": False,
+}
 if GHEE_S3_BUCKET:
-    _s3_options = {
-        "bucket_name": GHEE_S3_BUCKET,
-        "endpoint_url": os.environ.get("GHEE_S3_ENDPOINT_URL") or None,
-        "region_name": os.environ.get("GHEE_S3_REGION") or None,
-        "access_key": os.environ.get("GHEE_S3_ACCESS_KEY_ID") or None,
-        "secret_key": os.environ.get("GHEE_S3_SECRET_ACCESS_KEY") or None,
-        "addressing_style": os.environ.get("GHEE_S3_ADDRESSING_STYLE") or None,
-        "location": os.environ.get("GHEE_S3_PREFIX", ""),
-        # Media URLs are public and permanent: no signed, expiring query strings.
-        "querystring_auth": False,
-    }
     if GHEE_MEDIA_URL:
         _scheme, _, _domain = GHEE_MEDIA_URL.partition("//")
         _s3_options.update(custom_domain=_domain.rstrip("/"), url_protocol=_scheme)
@@ -353,107 +440,81 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Downloads in progress (can be as large as GHEE_EGRESS_MAX_BYTES; kept off a RAM-backed /tmp).
-GHEE_MEDIA_TMP_DIR = Path(os.environ.get("GHEE_MEDIA_TMP_DIR", DATA_DIR / "tmp")).resolve()
-# Media responses serve byte ranges of the stored bytes: gzip must leave them alone.
-MIDDLEWARE[MIDDLEWARE.index("django.middleware.gzip.GZipMiddleware")] = (
-    "ghee.media.middleware.RangeAwareGZipMiddleware"
+
+
+def _content_type(text: str) -> str:
+    if text.count("/") != 1:
+        raise ValueError(text)
+    return text
+
+
+# Content types the media library accepts (sniffed from the bytes); unset means every type
+# ghee.media.sniffing recognises.
+GHEE_MEDIA_ALLOWED_TYPES = env.items(
+    "GHEE_MEDIA_ALLOWED_TYPES",
+    item=_content_type,
+    expected="comma-separated content types, e.g. image/png,image/jpeg",
 )
-# A job's media URLs are downloaded this many at once, at most GHEE_MEDIA_FETCH_PER_HOST of
-# them from one host (ghee.media.downloads).
-GHEE_MEDIA_FETCH_CONCURRENCY = _env_int("GHEE_MEDIA_FETCH_CONCURRENCY", 4)
-GHEE_MEDIA_FETCH_PER_HOST = _env_int("GHEE_MEDIA_FETCH_PER_HOST", 2)
-
-# --- Read budget ---
-# What one read may ask of the database (docs/read-api.md, "Limits"): past a cap is a 400.
-GHEE_READ_MAX_PARAMETERS = _env_int("GHEE_READ_MAX_PARAMETERS", 50)
-GHEE_READ_MAX_FILTERS = _env_int("GHEE_READ_MAX_FILTERS", 10)
-GHEE_READ_MAX_KEYS = _env_int("GHEE_READ_MAX_KEYS", 20)
-GHEE_READ_MAX_ITEMS_PER_KEY = _env_int("GHEE_READ_MAX_ITEMS_PER_KEY", 1000)
-# --- Read expansion limits (issue 20): what one read's response may hold, counted while it
-# is built (docs/read-api.md, "Limits"): item objects and reference URIs each time they
-# appear, and the JSON's estimated size. Past either: a 400 saying how to narrow the read.
-GHEE_READ_MAX_RESPONSE_OBJECTS = _env_int("GHEE_READ_MAX_RESPONSE_OBJECTS", 100_000)
-GHEE_READ_MAX_RESPONSE_BYTES = _env_int("GHEE_READ_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)
-# Each read query is cancelled past this many milliseconds (0: no limit): a 503 with
-# Retry-After. Writes, workers and the dashboard never run under it.
-GHEE_READ_TIMEOUT_MS = _env_int("GHEE_READ_TIMEOUT_MS", 5000)
-
-# --- slow clients and bodies (docs/api-layer.md, "Limits and slow clients") ----------------
-# Seconds a write's body may take to arrive, once its headers passed authentication (408).
-GHEE_BODY_READ_TIMEOUT = float(os.environ.get("GHEE_BODY_READ_TIMEOUT", "10"))
-# `ghee serve` defaults: blocking threads per granian worker, and seconds a connection may
-# take to send a request's headers (also how long an idle keep-alive connection is kept).
-GHEE_SERVE_THREADS = _env_int("GHEE_SERVE_THREADS", 1)
-GHEE_HEADER_READ_TIMEOUT = float(os.environ.get("GHEE_HEADER_READ_TIMEOUT", "5"))
-
-# --- media API, uploads and orphaned files (docs/media.md) ---
 # Largest media file, imported or uploaded (an import is also capped by GHEE_EGRESS_MAX_BYTES).
-GHEE_MEDIA_MAX_BYTES = _env_int("GHEE_MEDIA_MAX_BYTES", 50 * 1024 * 1024)
-# Seconds an upload to POST /v2/media/ may take to arrive once its token was checked (408).
-GHEE_MEDIA_UPLOAD_TIMEOUT = float(os.environ.get("GHEE_MEDIA_UPLOAD_TIMEOUT", "120"))
-# Seconds POST /v2/media/ {"url": ...} may spend downloading: it holds a server thread.
-GHEE_MEDIA_API_FETCH_TIMEOUT = float(os.environ.get("GHEE_MEDIA_API_FETCH_TIMEOUT", "20"))
-# A stored file no asset points at is deleted once it is this many seconds old (an import
-# stores its file before the row commits: younger files may belong to one in flight).
-GHEE_MEDIA_ORPHAN_GRACE_SECONDS = _env_int("GHEE_MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600)
-
-# --- Hostile media (issue 20; docs/media.md, "Bombs and budgets") ---------------------------
+GHEE_MEDIA_MAX_BYTES = env.integer("GHEE_MEDIA_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# Images larger than this many pixels are refused before their pixels are decoded.
+GHEE_MEDIA_MAX_IMAGE_PIXELS = env.integer("GHEE_MEDIA_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
 # A ZIP-based file (DOCX, XLSX, PPTX, ODF) may list at most this many entries and unpack to
 # at most this many bytes; an archive or an image past the first 64 MiB may unpack to at most
-# GHEE_MEDIA_MAX_EXPANSION times its own size; checking one file may take this many seconds.
-GHEE_MEDIA_MAX_ARCHIVE_ENTRIES = _env_int("GHEE_MEDIA_MAX_ARCHIVE_ENTRIES", 10_000)
-GHEE_MEDIA_MAX_UNPACKED_BYTES = _env_int("GHEE_MEDIA_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
-GHEE_MEDIA_MAX_EXPANSION = _env_int("GHEE_MEDIA_MAX_EXPANSION", 200)
-GHEE_MEDIA_CHECK_SECONDS = float(os.environ.get("GHEE_MEDIA_CHECK_SECONDS", "5"))
-# --- Dashboard access (issue 11) ------------------------------------------------------------
-# docs/dashboard.md. Staff users see only the organizations they are members of
-# (ghee.accounts.Membership); superusers see all. Passwords set through the dashboard,
-# `ghee user add` or `ghee createsuperuser` must pass Django's validators; the minimum
-# length is GHEE_PASSWORD_MIN_LENGTH (default 10).
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": _env_int("GHEE_PASSWORD_MIN_LENGTH", 10)},
-    },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-# The dashboard's templates come before the apps' (django.contrib.admin's included), so
-# ghee.dashboard can override admin templates (admin/includes/fieldset.html escapes help).
-TEMPLATES[0]["DIRS"].append(Path(__file__).resolve().parent / "dashboard" / "templates")
-# Short, unambiguous dates on dashboard pages (ghee/dashboard/formats/en/formats.py).
-FORMAT_MODULE_PATH = ["ghee.dashboard.formats"]
-# --- content editor (issue 11 items 2-3, docs/dashboard-editor.md) ----------------------------
-# django-prose-editor ships the WYSIWYG editor's built assets (ProseMirror/Tiptap) as static
-# files; the item form loads them (ghee/content/static/content/wysiwyg.js). No settings.
-INSTALLED_APPS.append("django_prose_editor")
-# --- webhooks (docs/webhooks.md) ---
+# GHEE_MEDIA_MAX_EXPANSION times its own size; checking one file may take this many seconds
+# (docs/media.md, "Bombs and budgets").
+GHEE_MEDIA_MAX_ARCHIVE_ENTRIES = env.integer("GHEE_MEDIA_MAX_ARCHIVE_ENTRIES", 10_000, minimum=1)
+GHEE_MEDIA_MAX_UNPACKED_BYTES = env.integer(
+    "GHEE_MEDIA_MAX_UNPACKED_BYTES", 256 * 1024 * 1024, minimum=1
+)
+GHEE_MEDIA_MAX_EXPANSION = env.integer("GHEE_MEDIA_MAX_EXPANSION", 200, minimum=1)
+GHEE_MEDIA_CHECK_SECONDS = env.number("GHEE_MEDIA_CHECK_SECONDS", 5)
+# A job's media URLs are downloaded this many at once, at most GHEE_MEDIA_FETCH_PER_HOST of
+# them from one host (ghee.media.downloads).
+GHEE_MEDIA_FETCH_CONCURRENCY = env.integer("GHEE_MEDIA_FETCH_CONCURRENCY", 4, minimum=1)
+GHEE_MEDIA_FETCH_PER_HOST = env.integer("GHEE_MEDIA_FETCH_PER_HOST", 2, minimum=1)
+# Seconds an upload to POST /v2/media/ may take to arrive once its token was checked (408).
+GHEE_MEDIA_UPLOAD_TIMEOUT = env.number("GHEE_MEDIA_UPLOAD_TIMEOUT", 120)
+# Seconds POST /v2/media/ {"url": ...} may spend downloading: it holds a server thread.
+GHEE_MEDIA_API_FETCH_TIMEOUT = env.number("GHEE_MEDIA_API_FETCH_TIMEOUT", 20)
+# A stored file no asset points at is deleted once it is this many seconds old (an import
+# stores its file before the row commits: younger files may belong to one in flight).
+GHEE_MEDIA_ORPHAN_GRACE_SECONDS = env.integer("GHEE_MEDIA_ORPHAN_GRACE_SECONDS", 24 * 3600)
+
+# --- Webhooks (docs/webhooks.md) ------------------------------------------------------------
+
 # A delivery succeeds on a 2xx answered within this many seconds (the whole exchange).
-GHEE_WEBHOOK_TIMEOUT = float(os.environ.get("GHEE_WEBHOOK_TIMEOUT", "5"))
+GHEE_WEBHOOK_TIMEOUT = env.number("GHEE_WEBHOOK_TIMEOUT", 5)
 # Seconds to wait before each retry after a failed attempt (the first try is at once); the
 # number of steps is the number of retries. Each wait is varied by +/- GHEE_WEBHOOK_RETRY_JITTER
 # (a fraction) so that deliveries that failed together do not all retry together.
-GHEE_WEBHOOK_RETRY_SCHEDULE = [
-    float(step)
-    for step in _env_list("GHEE_WEBHOOK_RETRY_SCHEDULE")
-    or ["5", "300", "1800", "7200", "18000", "36000", "36000"]
-]
-GHEE_WEBHOOK_RETRY_JITTER = float(os.environ.get("GHEE_WEBHOOK_RETRY_JITTER", "0.1"))
+GHEE_WEBHOOK_RETRY_SCHEDULE = env.items(
+    "GHEE_WEBHOOK_RETRY_SCHEDULE",
+    [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+    item=env.non_negative,
+    expected="comma-separated seconds, e.g. 5,300,1800",
+)
+GHEE_WEBHOOK_RETRY_JITTER = env.number("GHEE_WEBHOOK_RETRY_JITTER", 0.1, unit="a fraction")
 # Deliveries one worker sends at once, and at most this many to one endpoint (all workers).
-GHEE_WEBHOOK_CONCURRENCY = _env_int("GHEE_WEBHOOK_CONCURRENCY", 16)
-GHEE_WEBHOOK_PER_ENDPOINT = _env_int("GHEE_WEBHOOK_PER_ENDPOINT", 4)
+GHEE_WEBHOOK_CONCURRENCY = env.integer("GHEE_WEBHOOK_CONCURRENCY", 16, minimum=1)
+GHEE_WEBHOOK_PER_ENDPOINT = env.integer("GHEE_WEBHOOK_PER_ENDPOINT", 4, minimum=1)
 # A delivery's lease: a dead worker's delivery is sent again after it (keep it above the timeout).
-GHEE_WEBHOOK_LEASE_SECONDS = _env_int("GHEE_WEBHOOK_LEASE_SECONDS", 60)
+GHEE_WEBHOOK_LEASE_SECONDS = env.integer("GHEE_WEBHOOK_LEASE_SECONDS", 60, minimum=1)
 # An endpoint whose every attempt failed for this many days is disabled.
-GHEE_WEBHOOK_DISABLE_AFTER_DAYS = float(os.environ.get("GHEE_WEBHOOK_DISABLE_AFTER_DAYS", "5"))
+GHEE_WEBHOOK_DISABLE_AFTER_DAYS = env.number("GHEE_WEBHOOK_DISABLE_AFTER_DAYS", 5)
 # After `ghee webhook rotate`, the previous secret keeps signing (beside the new one) this long.
-GHEE_WEBHOOK_ROTATION_GRACE_HOURS = float(os.environ.get("GHEE_WEBHOOK_ROTATION_GRACE_HOURS", "24"))
+GHEE_WEBHOOK_ROTATION_GRACE_HOURS = env.number("GHEE_WEBHOOK_ROTATION_GRACE_HOURS", 24)
 # Finished deliveries (and their attempts) are deleted this long after they finished.
-GHEE_WEBHOOK_RETENTION_DAYS = _env_int("GHEE_WEBHOOK_RETENTION_DAYS", 30)
-# --- serving (docs/api-layer.md, "Limits and slow clients") ---------------------------------
-# Default of `ghee serve --interface`: asgi (ghee's bridge: a write's body is received before
-# a thread runs it, so a stalled body holds none and is a 408 after GHEE_BODY_READ_TIMEOUT) or
-# wsgi (granian's WSGI interface: a stalled body holds a thread; put a buffering proxy in front).
-GHEE_SERVE_INTERFACE = os.environ.get("GHEE_SERVE_INTERFACE", "asgi")
+GHEE_WEBHOOK_RETENTION_DAYS = env.integer("GHEE_WEBHOOK_RETENTION_DAYS", 30)
+
+# --- Logging ----------------------------------------------------------------------------------
+
+# Unset: INFO for ghee's loggers and WARNING for the rest; set: that level for all of them.
+_log_level = env.choice("GHEE_LOG_LEVEL", "", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": _log_level or "WARNING"},
+    "loggers": {"ghee": {"level": _log_level or "INFO"}},
+}

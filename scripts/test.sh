@@ -142,7 +142,7 @@ IGNORE=()
 asked browser || IGNORE+=(--ignore=tests/browser)
 asked js-sdk || IGNORE+=(--ignore=tests/sdk/test_sdk_js.py)
 
-# run_leg NAME [VAR=value...] -- pytest arguments
+# run_leg NAME [-u VAR ...] [VAR=value ...] -- pytest arguments (env(1)'s arguments, options first)
 run_leg() {
 	local name="$1" log="$LOG_DIR/$1.log" status line
 	shift
@@ -168,7 +168,8 @@ run_leg() {
 # --- SQLite ----------------------------------------------------------------------------------
 if asked sqlite; then
 	rm -rf "$VAR/test-sqlite"
-	run_leg sqlite "GHEE_DATA_DIR=$VAR/test-sqlite" DATABASE_URL= -- "$@"
+	# -u: unset, not empty (an empty DATABASE_URL stops ghee, like any empty variable).
+	run_leg sqlite -u DATABASE_URL "GHEE_DATA_DIR=$VAR/test-sqlite" -- "$@"
 fi
 
 # --- PostgreSQL --------------------------------------------------------------------------------

@@ -1,14 +1,23 @@
-"""Settings come from the environment (issue #2 item 2): each variable, read by a fresh
-process exactly as ``ghee`` would read it."""
+"""Settings come from the environment: each variable read by a fresh process exactly as
+``ghee`` would read it, every variable refused when empty or malformed (through the one
+reader, ghee/core/env.py), and docs/configuration.md listing exactly the variables read."""
 
+import ast
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
+
+import ghee.settings  # noqa: F401 - reading the settings fills env.VARIABLES
+from ghee.core import env
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import json
@@ -127,3 +136,162 @@ def test_the_live_sqlite_connection_uses_wal(db):
         assert cursor.fetchone()[0] == "wal"
         cursor.execute("PRAGMA busy_timeout")
         assert cursor.fetchone()[0] == 5000  # GHEE_SQLITE_WRITE_TIMEOUT
+
+
+# --- every variable through one reader, refused when empty or malformed ---------------------
+
+# A value of the right shape for nothing of each kind (lists: an empty entry).
+MALFORMED = {
+    "integer": "12abc",
+    "number": "abc",
+    "boolean": "maybe",
+    "choice": "nonsense",
+    "list": "a,,b",
+}
+CHECKED = sorted(name for name, v in env.VARIABLES.items() if v.kind in MALFORMED)
+
+
+def test_the_checked_variables_are_all_of_their_kinds():
+    kinds = {env.VARIABLES[name].kind for name in CHECKED}
+    assert kinds == set(MALFORMED)
+    assert len(CHECKED) > 70  # settings read through something else would fall out here
+
+
+@pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.parametrize("value", ["", "  ", "malformed"])
+def test_an_empty_or_malformed_value_is_refused_in_one_line(monkeypatch, name, value):
+    variable = env.VARIABLES[name]
+    value = MALFORMED[variable.kind] if value == "malformed" else value
+    monkeypatch.setenv(name, value)
+    with pytest.raises(env.EnvError) as refused:
+        variable.read()
+    message = str(refused.value)
+    assert message.startswith(f"{name}={value!r} is ")
+    assert variable.expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GHEE_JOB_BATCH_SIZE", "0"),  # at least 1
+        ("GHEE_WEBHOOK_TIMEOUT", "-1"),
+        ("GHEE_WEBHOOK_TIMEOUT", "nan"),
+        ("GHEE_EGRESS_ALLOW_PORTS", "80,x"),
+        ("GHEE_EGRESS_ALLOW_PORTS", "70000"),
+        ("GHEE_EGRESS_ALLOW_NETWORKS", "10.0.0.0/33"),
+        ("GHEE_WEBHOOK_RETRY_SCHEDULE", "5,soon"),
+        ("GHEE_CORS_WRITE_ORIGINS", "editor.example.com"),
+        ("GHEE_MEDIA_ALLOWED_TYPES", "png"),
+        ("GHEE_BIND", "127.0.0.1:http"),
+        ("GHEE_PUBLIC_URL", "cms.example.org"),
+        ("GHEE_SQLITE_SYNCHRONOUS", "NORMAL; DROP TABLE x"),
+    ],
+)
+def test_values_of_the_wrong_form_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(env.EnvError, match=f"^{name}="):
+        env.VARIABLES[name].read()
+
+
+def test_unset_means_the_default_and_set_values_are_read(monkeypatch):
+    variables = env.VARIABLES
+    monkeypatch.delenv("GHEE_WEBHOOK_TIMEOUT", raising=False)
+    assert variables["GHEE_WEBHOOK_TIMEOUT"].read() == 5.0
+    monkeypatch.setenv("GHEE_WEBHOOK_TIMEOUT", " 2.5 ")
+    assert variables["GHEE_WEBHOOK_TIMEOUT"].read() == 2.5
+    monkeypatch.setenv("GHEE_SQLITE_SYNCHRONOUS", "full")
+    assert variables["GHEE_SQLITE_SYNCHRONOUS"].read() == "FULL"
+    monkeypatch.setenv("GHEE_EGRESS_ALLOW_PORTS", "8080, 8443")
+    assert variables["GHEE_EGRESS_ALLOW_PORTS"].read() == [8080, 8443]
+    monkeypatch.setenv("GHEE_CORS_WRITE_ORIGINS", "https://a.example/,http://127.0.0.1:3000")
+    assert variables["GHEE_CORS_WRITE_ORIGINS"].read() == [
+        "https://a.example",
+        "http://127.0.0.1:3000",
+    ]
+
+
+@pytest.mark.parametrize("word", ["1", "true", "YES", "On"])
+def test_booleans_accept_the_documented_spellings_for_on(monkeypatch, word):
+    monkeypatch.setenv("GHEE_DEBUG", word)
+    assert env.VARIABLES["GHEE_DEBUG"].read() is True
+
+
+@pytest.mark.parametrize("word", ["0", "false", "No", "OFF"])
+def test_booleans_accept_the_documented_spellings_for_off(monkeypatch, word):
+    monkeypatch.setenv("GHEE_DEBUG", word)
+    assert env.VARIABLES["GHEE_DEBUG"].read() is False
+
+
+def test_a_database_url_in_an_error_is_not_repeated(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "nosuchdb://ghee:hunter2@db/ghee")
+    with pytest.raises(env.EnvError) as refused:
+        env.VARIABLES["DATABASE_URL"].read()
+    assert "hunter2" not in str(refused.value)
+
+
+def test_ghee_refuses_to_start_with_one_line_naming_the_variable(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GHEE_")}
+    clean |= {"GHEE_DATA_DIR": str(tmp_path), "GHEE_WEBHOOK_TIMEOUT": "abc", "GHEE_DEBUG": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ghee.cli", "check"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "ghee: GHEE_WEBHOOK_TIMEOUT='abc' is not a number (seconds, e.g. 5)\n"
+    assert result.stdout == ""
+
+
+# --- docs/configuration.md lists exactly the variables the code reads -----------------------
+
+VARIABLE = re.compile(r"\b(?:GHEE_[A-Z0-9_]+|DATABASE_URL)(?![A-Z0-9_*])")
+
+
+def read_by_code() -> set[str]:
+    """The reader's variables, and any name ghee's code spells out in full as a string
+    (a variable read with ``os.environ`` outside settings, e.g. the import's token)."""
+    names = set(env.VARIABLES)
+    for path in (ROOT / "ghee").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and VARIABLE.fullmatch(str(node.value)):
+                names.add(node.value)
+    return names
+
+
+def documented() -> dict[str, str]:
+    """Variable -> its Default cell, from the tables of docs/configuration.md."""
+    rows = {}
+    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 3:  # a Meaning may hold a `|`
+            for name in VARIABLE.findall(cells[0]):
+                rows[name] = cells[1]
+    return rows
+
+
+def test_every_variable_read_is_documented_with_its_default():
+    rows = documented()
+    assert sorted(read_by_code() - set(rows)) == []
+    assert sorted(set(rows) - read_by_code()) == []
+    assert [name for name, default in rows.items() if not default] == []
+
+
+def test_the_docs_name_no_variable_that_does_not_exist():
+    # Besides ghee's own: the development scripts' and the test suite's (docs/testing.md).
+    tooling = set(
+        VARIABLE.findall(" ".join(p.read_text() for p in (ROOT / "scripts").glob("*.sh")))
+    )
+    for path in (ROOT / "tests").rglob("*.py"):
+        tooling |= set(re.findall(r'environ\.get\("(GHEE_[A-Z0-9_]+)"', path.read_text()))
+    known = read_by_code() | tooling
+    unknown = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+        for name in VARIABLE.findall(path.read_text())
+        if name not in known
+    }
+    assert sorted(unknown) == []
