@@ -75,7 +75,7 @@ def test_jobs_of_another_organization_are_404(api, write_token, team_members, or
     assert api.get("/v2/jobs/", **auth(stranger)).json()["data"] == []
 
 
-@pytest.mark.parametrize("job_id", ["abc", "0x1", "999999", "1e3", "-1"])
+@pytest.mark.parametrize("job_id", ["abc", "0x1", "999999", "1e3", "-1", "0", "\u0661"])
 def test_unknown_or_malformed_job_ids_are_404(api, write_token, job_id, db):
     response = api.get(f"/v2/jobs/{job_id}/", **auth(write_token))
     assert response.status_code == 404

@@ -236,3 +236,22 @@ def test_one_item_locale(api, org_locales):
     response = api.get(url, {"auth_token": token, "locale": "de"})
     assert response.status_code == 400
     assert response.json() == {"detail": "Invalid locale parameter"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "detail"),
+    [
+        ("/v2/content/nope/", {}, "Not found."),  # R2
+        ("/v2/content/nope/1/", {}, "Not found."),  # R3
+        ("/v2/content/", {"keys": "nope"}, "Content key nope not found"),  # R1
+        ("/v2/content/", {"keys": "team_members,nope"}, "Content key nope not found"),
+        ("/v2/content/team_members,nope/", {}, "Content key nope not found"),  # read as R1
+        ("/v2/content/nope[_id=1]/", {}, "Content key nope not found"),
+    ],
+)
+def test_an_unknown_collection_gets_buttercms_404_for_its_route(
+    api, read_token, team_members, path, params, detail
+):
+    response = api.get(path, {"auth_token": read_token, **params})
+    assert response.status_code == 404
+    assert response.json() == {"detail": detail}

@@ -152,7 +152,7 @@ def test_bulk_create_of_101_elements_is_400_and_writes_nothing(api, write_token,
             {"key": "team_members", "fields": [{"name": "x" * 121}]},
             {"fields": {"0": {"name": ["Ensure this field has no more than 120 characters."]}}},
         ),
-        ([1, 2], {"non_field_errors": ["Invalid data. Expected a dictionary."]}),
+        ([1, 2], {"non_field_errors": ["Invalid data. Expected a dictionary, but got array."]}),
     ],
 )
 def test_invalid_create_bodies_are_400_saying_where(api, write_token, team_members, body, expected):

@@ -305,3 +305,40 @@ def test_accepting_a_create_is_one_insert_and_no_select_when_caches_are_warm(
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     data_statements = [s for s in statements if s not in ("SAVEPOINT", "RELEASE", "ROLLBACK")]
     assert data_statements == ["INSERT"], queries.captured_queries
+
+
+# --- One answer per rule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "body"), [("POST", [1, 2]), ("PUT", []), ("PATCH", [])])
+def test_a_body_that_is_not_an_object_gets_one_answer(api, write_token, team_members, method, body):
+    api.post("/v2/content/", BODY, format="json", **auth(write_token))
+    run_pending_jobs()
+    path = (
+        "/v2/content/" if method == "POST" else f"/v2/content/team_members/{Item.objects.get().pk}/"
+    )
+    response = api.generic(
+        method, path, json.dumps(body), content_type="application/json", **auth(write_token)
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": ["Invalid data. Expected a dictionary, but got array."]
+    }
+
+
+@pytest.mark.parametrize("item_id", ["0", "00", "-1", "1.0", "\u0661", "9" * 19])
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "GET"])
+def test_ids_that_name_no_item_are_404_on_every_item_path(
+    api, write_token, read_token, team_members, method, item_id
+):
+    token = read_token if method == "GET" else write_token
+    response = api.generic(
+        method,
+        f"/v2/content/team_members/{item_id}/",
+        json.dumps({"fields": {"name": "x"}}),
+        content_type="application/json",
+        **auth(token),
+    )
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert not Job.objects.exists()

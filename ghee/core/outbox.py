@@ -6,7 +6,12 @@ back. So the change's transaction also inserts ``OutboxEvent`` rows (``record``)
 worker later hands each due event to the handlers registered for its topic (``relay``),
 through the lease machinery (claim, fence, retry with backoff, finish).
 
-- ``register_handler(topic, handler)``: an app registers in its ``AppConfig.ready``.
+- ``register_events(topic, events, label=...)``: the app that records events on a topic
+  declares their names once, in its ``AppConfig.ready``; other apps learn them from
+  ``declared_topics()`` (webhooks offers them as subscriptions) instead of copying them.
+- ``register_handler(topic, handler)``: an app registers in its ``AppConfig.ready``;
+  ``register_handler(ANY_DECLARED_TOPIC, handler)`` handles every topic that declares its
+  events, whichever app's ``ready`` runs first.
   Handlers of one event run together inside ONE transaction (a savepoint of the batch's)
   that also marks the event done: a handler that only writes rows (e.g. one delivery row
   per webhook endpoint, each sent later through its own lease) takes effect exactly once.
@@ -47,6 +52,21 @@ _handlers: dict[str, list[Handler]] = {}
 Listening = Callable[[set[int | None]], set[int | None]]
 _listening: dict[Handler, Listening] = {}
 
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic's declared events: ``{event name: what it means}``; ``label`` names the topic."""
+
+    name: str
+    label: str
+    events: dict[str, str]
+
+
+# topic -> its declaration, filled by the recording app's AppConfig.ready().
+_topics: dict[str, Topic] = {}
+# Handlers of every declared topic (``register_handler(ANY_DECLARED_TOPIC, ...)``).
+ANY_DECLARED_TOPIC = "*"
+
 EVENT_LEASES = LeaseQueue(
     OutboxEvent,
     name="outbox",
@@ -66,6 +86,23 @@ class Event:
     data: dict
 
 
+def register_events(topic: str, events: dict[str, str], *, label: str) -> None:
+    """Declare the events recorded on ``topic`` (``{name: what it means}``)."""
+    _topics[topic] = Topic(topic, label, dict(events))
+
+
+def declared_topics() -> list[Topic]:
+    """Every declared topic with its events, in the order they were declared."""
+    return list(_topics.values())
+
+
+def _handlers_of(topic: str) -> list[Handler]:
+    handlers = list(_handlers.get(topic, []))
+    if topic in _topics:
+        handlers += _handlers.get(ANY_DECLARED_TOPIC, [])
+    return handlers
+
+
 def register_handler(topic: str, handler: Handler, *, listening: Listening | None = None) -> None:
     handlers = _handlers.setdefault(topic, [])
     if handler not in handlers:
@@ -82,7 +119,7 @@ def unregister_handler(topic: str, handler: Handler) -> None:
 
 def _listened(topic: str, organization_ids: set[int | None]) -> set[int | None]:
     """The organizations among ``organization_ids`` some handler of ``topic`` has work for."""
-    handlers = _handlers.get(topic, [])
+    handlers = _handlers_of(topic)
     if any(handler not in _listening for handler in handlers):
         return organization_ids
     found: set[int | None] = set()
@@ -159,7 +196,7 @@ def relay(limit: int | None = None) -> dict[str, int]:
 def _handle(event: OutboxEvent, lease) -> str:
     try:
         with transaction.atomic():
-            for handler in list(_handlers.get(event.topic, [])):
+            for handler in _handlers_of(event.topic):
                 handler(event)
             EVENT_LEASES.finish(lease, event.pk, LeaseStatus.SUCCEEDED, last_error="")
         return "handled"

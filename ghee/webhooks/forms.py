@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from ghee.webhooks import services
-from ghee.webhooks.choices import EventType
+from ghee.webhooks.choices import event_choices
 from ghee.webhooks.models import Endpoint
 from ghee.webhooks.signing_secrets import SecretUnreadable
 
@@ -22,9 +22,9 @@ class EndpointForm(forms.ModelForm):
         label="URL", max_length=2000, help_text="http or https; checked on every delivery."
     )
     events = forms.MultipleChoiceField(
-        choices=EventType.choices,
+        choices=event_choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="collectionitem.all includes every other event, and any added later.",
+        help_text="An “all” event includes every other event of its kind, and any added later.",
     )
     header_lines = forms.CharField(
         label="Custom headers",

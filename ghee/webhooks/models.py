@@ -14,7 +14,7 @@ from django.db import models
 
 from ghee.accounts.models import Organization
 from ghee.core.leases import LeasedRow
-from ghee.webhooks import signing_secrets
+from ghee.webhooks import choices, signing_secrets
 
 
 class Endpoint(models.Model):
@@ -57,7 +57,7 @@ class Endpoint(models.Model):
         self.headers_encrypted = signing_secrets.encrypt_headers(headers)
 
     def wants(self, event: str) -> bool:
-        return event in self.events or "collectionitem.all" in self.events
+        return event in self.events or choices.wildcard_of(event) in self.events
 
 
 class Delivery(LeasedRow):

@@ -19,12 +19,9 @@ from ghee.core import chores, egress, outbox
 from ghee.core.leases import LeaseStatus
 from ghee.core.models import OutboxEvent
 from ghee.webhooks import payloads, signing_secrets
-from ghee.webhooks.choices import TEST_EVENT, EventType
+from ghee.webhooks.choices import TEST_EVENT, event_names
 from ghee.webhooks.delivery_leases import DELIVERY_LEASES, withdraw_deliveries
 from ghee.webhooks.models import Delivery, Endpoint
-
-# The outbox topic the content app records item events on (it names it ITEM_TOPIC too).
-ITEM_TOPIC = "collectionitem"
 
 # Headers ghee sets itself; an endpoint's custom headers may not replace them.
 RESERVED_HEADERS = frozenset(
@@ -50,7 +47,10 @@ MAX_HEADER_VALUE_BYTES = 4096
 
 def register() -> None:
     """Called by ``WebhooksConfig.ready``: the outbox handler and the chores."""
-    outbox.register_handler(ITEM_TOPIC, create_deliveries, listening=organizations_listening)
+    # Every topic whose events endpoints can subscribe to (the content app declares them).
+    outbox.register_handler(
+        outbox.ANY_DECLARED_TOPIC, create_deliveries, listening=organizations_listening
+    )
     chores.register(chores.Chore("prune_webhook_deliveries", prune_deliveries, every=3600))
     chores.register(chores.release_stale_leases(DELIVERY_LEASES))
 
@@ -80,13 +80,14 @@ def clean_events(events) -> list[str]:
     if isinstance(events, str):
         events = [e for e in (part.strip() for part in events.split(",")) if e]
     events = list(dict.fromkeys(events or []))
-    unknown = [e for e in events if e not in EventType.values]
+    known = event_names()
+    unknown = [e for e in events if e not in known]
     if not events or unknown:
         raise ValidationError(
             {
                 "events": f"unknown event {unknown[0]!r}; "
                 if unknown
-                else f"no events given; choose from {', '.join(EventType.values)}"
+                else f"no events given; choose from {', '.join(known)}"
             }
         )
     return events

@@ -104,3 +104,17 @@ def test_ghees_own_name_that_does_not_resolve_is_still_refused(settings, resolve
     ghee_resolver["other.test"] = ["8.8.8.8"]
     assert Target("https://other.test/").addresses()  # ghee's DNS trouble stops nothing else
     assert connects == []
+
+
+@pytest.mark.parametrize("answer", [f"::ffff:{GHEE_ADDRESS}", f"::ffff:{GHEE_ADDRESS}%eth0"])
+def test_ghees_address_in_ipv4_mapped_form_is_still_ghee(answer, settings, resolver, connects):  # noqa: F811
+    """Ghee's name resolving to the IPv4-mapped form, another name to the plain IPv4 one (and
+    the other way round): one unwrapping rule, so both sides compare as the same address."""
+    settings.PUBLIC_URL = "https://cms.example.com"
+    resolver["cms.example.com"] = [answer]
+    resolver["evil.test"] = [GHEE_ADDRESS]
+    resolver["evil6.test"] = [answer]
+    for url in ("https://evil.test/", f"https://[::ffff:{GHEE_ADDRESS}]/", "https://evil6.test/"):
+        with pytest.raises(BlockedAddress, match="is ghee's own address"):
+            fetch(url)
+    assert connects == []

@@ -217,3 +217,23 @@ def test_unreadable_header_values_can_be_typed_again(admin_client, admin_user, o
     form = {"url": endpoint.url, "events": ["collectionitem.all"], "is_active": "on"}
     assert admin_client.post(change_url, {**form, "header_lines": "X-Key: new"}).status_code == 302
     assert Endpoint.objects.get().headers == {"X-Key": "new"}
+
+
+def test_token_and_signing_secret_are_shown_once_by_one_page(admin_client, org, receiver):
+    token_page = admin_client.post(
+        "/admin/accounts/apitoken/add/", {"organization": org.pk, "kind": "read", "name": "web"}
+    )
+    endpoint_page = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {"organization": org.pk, "url": receiver.hook("/in"), "events": ["collectionitem.all"]},
+    )
+    endpoint = Endpoint.objects.get()
+    for page, secret_id, done in (
+        (token_page, "token-text", "/admin/accounts/apitoken/"),
+        (endpoint_page, "webhook-secret", f"/admin/webhooks/endpoint/{endpoint.pk}/change/"),
+    ):
+        assert page.status_code == 200
+        assert "admin/shown_once.html" in [template.name for template in page.templates]
+        assert re.search(rf'<code id="{secret_id}" class="ghee-token-text">\S+</code>', page.text)
+        assert "<strong>Copy it now: it is shown only this once.</strong>" in page.text
+        assert f'<a class="button" href="{done}">Done</a>' in page.text

@@ -109,3 +109,26 @@ def test_every_event_payload_and_headers(api, org_locales, receiver):
         "collectionitem.delete"
     ] * 2
     assert Delivery.objects.filter(endpoint=endpoint, status="succeeded").count() == len(got)
+
+
+def test_subscriptions_are_the_events_the_content_app_declares(org_locales):
+    """The dashboard's checkboxes, the CLI's validation and the wildcard all come from the
+    event names the content app records (declared once, to the outbox)."""
+    from django.core.exceptions import ValidationError
+
+    from ghee.content.write.pipeline import ITEM_EVENTS
+    from ghee.webhooks import services
+    from ghee.webhooks.forms import EndpointForm
+
+    offered = [name for name, _ in EndpointForm().fields["events"].choices]
+    assert offered == ["collectionitem.all", *ITEM_EVENTS]
+    with pytest.raises(ValidationError) as refused:
+        services.clean_events("")
+    assert refused.value.message_dict["events"] == [
+        "no events given; choose from " + ", ".join(["collectionitem.all", *ITEM_EVENTS])
+    ]
+    everything, _ = add_endpoint(org_locales, "https://a.example/all")
+    deletes, _ = add_endpoint(org_locales, "https://a.example/d", events="collectionitem.delete")
+    assert all(everything.wants(event) for event in ITEM_EVENTS)
+    assert [event for event in ITEM_EVENTS if deletes.wants(event)] == ["collectionitem.delete"]
+    assert not everything.wants("page.published")

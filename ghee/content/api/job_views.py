@@ -5,17 +5,14 @@ Like the Write API, it takes a write token in the ``Authorization`` header (the 
 layer checks it: ``reads=Access.WRITE`` in ``urls.py``).
 """
 
-import re
-
 from rest_framework import exceptions
 
 from ghee.content.choices import JobKind, JobStatus
 from ghee.content.models import Job
-from ghee.content.read.params import parse_paging
+from ghee.content.read.params import parse_path_id
 from ghee.core.api import ApiRequest
 from ghee.core.http_cache import json_response
-
-_JOB_ID = re.compile(r"[0-9]{1,18}")
+from ghee.core.paging import parse_paging
 
 
 def _timestamp(value):
@@ -42,11 +39,12 @@ def job_json(job: Job) -> dict:
 
 
 def retrieve_job(request: ApiRequest, job_id: str):
-    if not _JOB_ID.fullmatch(job_id):
+    pk = parse_path_id(job_id)
+    if pk is None:
         raise exceptions.NotFound()
     job = (
         Job.objects.select_related("collection")
-        .filter(pk=int(job_id), organization_id=request.token.organization_id)
+        .filter(pk=pk, organization_id=request.token.organization_id)
         .first()
     )
     if job is None:
@@ -56,7 +54,7 @@ def retrieve_job(request: ApiRequest, job_id: str):
 
 def list_jobs(request: ApiRequest):
     """Newest first; ``?status=``; paged as reads are (``page``/``page_size`` or
-    ``limit``/``offset``, at most 100 a page, the same 400s: ``read/params.parse_paging``)."""
+    ``limit``/``offset``, at most 100 a page, the same 400s and ``meta``: ``ghee.core.paging``)."""
     jobs = Job.objects.select_related("collection").filter(
         organization_id=request.token.organization_id
     )
@@ -67,21 +65,6 @@ def list_jobs(request: ApiRequest):
         jobs = jobs.filter(status=wanted)
     paging = parse_paging(request.params)
     count = jobs.count()
-    start, size = paging.offset, paging.limit
-    rows = list(jobs.order_by("-id")[start : start + size])
-    has_next = start + size < count
-    if paging.by_offset:
-        meta = {
-            "count": count,
-            "next_offset": start + size if has_next else None,
-            "previous_offset": max(start - size, 0) if start else None,
-        }
-    else:
-        meta = {
-            "count": count,
-            "previous_page": paging.page - 1 if paging.page > 1 else None,
-            "next_page": paging.page + 1 if has_next else None,
-        }
-    return json_response(
-        request.http, {"meta": meta, "data": [job_json(job) for job in rows]}, shared=False
-    )
+    rows = list(jobs.order_by("-id")[paging.offset : paging.offset + paging.limit])
+    body = {"meta": paging.meta(count), "data": [job_json(job) for job in rows]}
+    return json_response(request.http, body, shared=False)

@@ -35,6 +35,17 @@ class KeyRequest:
     condition: tuple[str, str] | None  # (name, value) of a bracket filter
 
 
+def unknown_collection(key: str | None = None) -> exceptions.NotFound:
+    """ButterCMS's 404 for a collection that is not there (docs/read-api.md, Errors).
+
+    R1 (``?keys=``, or a path with a comma or a bracket, read as R1) names the ``key``:
+    ``Content key <key> not found``; R2 and R3 (no ``key``) answer ``Not found.``.
+    """
+    if key is None:
+        return exceptions.NotFound()
+    return exceptions.NotFound(f"Content key {key} not found")
+
+
 def parse_keys(raw: str) -> list[KeyRequest]:
     """``k1,k2[name=value],...``: commas inside brackets belong to the filter value.
 
@@ -56,7 +67,7 @@ def parse_keys(raw: str) -> list[KeyRequest]:
             continue
         match = KEY_SPEC.match(part)
         if match is None:
-            raise exceptions.NotFound(f"Content key {part} not found")
+            raise unknown_collection(part)
         condition = None
         if match["name"] is not None:
             condition = (match["name"].strip(), match["value"])
@@ -91,7 +102,7 @@ def _read_by_keys(request: ApiRequest, key_requests: list[KeyRequest]):
     for key_request in key_requests:
         schema = schema_cache.get(organization_id, key_request.key)
         if schema is None:
-            raise exceptions.NotFound(f"Content key {key_request.key} not found")
+            raise unknown_collection(key_request.key)
         schemas.append(schema)
     params = request.params
     options = read_params.parse_read_options(params, schemas[0].locales)
@@ -137,7 +148,7 @@ def list_collection(request: ApiRequest, key: str):
     organization_id = request.token.organization_id
     schema = schema_cache.get(organization_id, key)
     if schema is None:
-        raise exceptions.NotFound()
+        raise unknown_collection()
     options = read_params.parse_read_options(params, schema.locales)
     filters = _filters(schema, params)
     order = read_params.parse_order(schema, params.get("order"))
@@ -154,7 +165,7 @@ def retrieve_item(request: ApiRequest, key: str, item_id: str):
     budget.check_parameters(request.params)
     organization_id = request.token.organization_id
     schema = schema_cache.get(organization_id, key)
-    item_id = read_params.parse_item_id(item_id)
+    item_id = read_params.parse_path_id(item_id)
     if schema is None or item_id is None:
         raise exceptions.NotFound()
     options = read_params.parse_read_options(request.params, schema.locales)

@@ -7,20 +7,23 @@ it to ``accept.accept_job``. POST without an Idempotency-Key is the hot path
 validation, one INSERT, the 202 - no other query.
 """
 
-import re
-
 from django.http import HttpResponse
 from rest_framework import exceptions, status
 
 from ghee.content.choices import JobKind
+from ghee.content.read.params import parse_path_id
 from ghee.content.schema.cache import schema_cache
 from ghee.content.write import accept as services
-from ghee.content.write.validation import BodyInvalid, validate_change, validate_create
+from ghee.content.write.validation import (
+    BodyInvalid,
+    require_object,
+    validate_change,
+    validate_create,
+)
 from ghee.core.api import ApiRequest
 from ghee.core.errors import FieldErrors
 from ghee.core.http_cache import private_response, render_json
 
-_ITEM_ID = re.compile(r"[0-9]{1,18}")
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -80,9 +83,7 @@ def create_items(request: ApiRequest) -> HttpResponse:
     idempotency = _idempotency(request, request.raw_body)
     if replay := _replay(request, idempotency):
         return replay
-    body = {} if request.body is None else request.body
-    if not isinstance(body, dict):
-        raise FieldErrors({"non_field_errors": ["Invalid data. Expected a dictionary."]})
+    body = _validated(require_object, {} if request.body is None else request.body)
     if "key" not in body:
         raise FieldErrors({"key": ["This field is required."]})
     key = body["key"]
@@ -97,12 +98,11 @@ def create_items(request: ApiRequest) -> HttpResponse:
 
 
 def _target(request: ApiRequest, key: str, item_id: str):
-    if not _ITEM_ID.fullmatch(item_id):
-        raise exceptions.NotFound()
+    pk = parse_path_id(item_id)
     schema = schema_cache.get(request.token.organization_id, key)
-    if schema is None:
+    if schema is None or pk is None:
         raise exceptions.NotFound()
-    return schema, int(item_id)
+    return schema, pk
 
 
 def _change(request: ApiRequest, key: str, item_id: str, *, partial: bool) -> HttpResponse:

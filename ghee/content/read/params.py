@@ -90,8 +90,12 @@ def parse_read_options(params: Mapping[str, str], locales: LocaleSet) -> ReadOpt
     )
 
 
-def parse_item_id(raw: str) -> int | None:
-    """A path's item id, or None when it can't be one (so: 404)."""
+def parse_path_id(raw: str) -> int | None:
+    """A path's item or job id, or None when it can't be one (so: 404).
+
+    Ids are row ids: ASCII digits, at most 18 of them (a bigint), from 1 as on ButterCMS;
+    ``0``, ``-1``, ``1.0`` or a non-ASCII digit name nothing.
+    """
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         return None
     return int(raw) or None

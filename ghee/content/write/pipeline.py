@@ -68,6 +68,13 @@ PUBLISHED_EVENT = "collectionitem.published"
 DRAFT_EVENT = "collectionitem.draft"
 UNPUBLISHED_EVENT = "collectionitem.unpublished"
 DELETE_EVENT = "collectionitem.delete"
+# Declared once to the outbox (``ContentConfig.ready``): webhooks offers these as subscriptions.
+ITEM_EVENTS = {
+    PUBLISHED_EVENT: "Item published",
+    DRAFT_EVENT: "Item saved as draft",
+    UNPUBLISHED_EVENT: "Item unpublished",
+    DELETE_EVENT: "Item deleted",
+}
 # The ``status`` ButterCMS puts in each event's data: an unpublished item is a draft again.
 _EVENT_STATUSES = {
     PUBLISHED_EVENT: "published",

@@ -217,7 +217,8 @@ def _clean_element(
     return cleaned
 
 
-def _require_object(body: Any) -> dict:
+def require_object(body: Any) -> dict:
+    """The body, if it is a JSON object: every write body is one (DRF's message otherwise)."""
     if not isinstance(body, dict):
         raise BodyInvalid(
             {
@@ -231,7 +232,7 @@ def _require_object(body: Any) -> dict:
 
 def validate_create(schema: CompiledSchema, body: Any) -> dict:
     """A POST body -> the job payload ``{"status", "fields": [{locale: {field: value}}]}``."""
-    body = _require_object(body)
+    body = require_object(body)
     errors = _Errors()
     references = _References([])
     status = _status(body, errors, ItemStatus.DRAFT)
@@ -263,7 +264,7 @@ def validate_create(schema: CompiledSchema, body: Any) -> dict:
 
 def validate_change(schema: CompiledSchema, body: Any, *, partial: bool) -> dict:
     """A PUT (``partial=False``) or PATCH body -> ``{"status", "fields": {locale: {...}}}``."""
-    body = _require_object(body)
+    body = require_object(body)
     errors = _Errors()
     references = _References([])
     status = _status(body, errors, None)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from ghee.core.egress.addresses import IPAddress
+from ghee.core.egress.addresses import IPAddress, unwrap
 
 CACHE_SECONDS = 60.0
 FRONT_PORTS = (80, 443)
@@ -85,27 +85,19 @@ def own_endpoints(resolve) -> frozenset[tuple[IPAddress, int]]:
 
 def _addresses_of(name: str, resolve) -> list[IPAddress]:
     try:
-        return [_unmapped(ipaddress.ip_address(name.strip("[]")))]
+        return [unwrap(ipaddress.ip_address(name.strip("[]")))]
     except ValueError:
         pass
     if name == "localhost" or name.endswith(".localhost"):
         return []  # loopback: refused by the address policy already
     try:
-        return [_unmapped(ipaddress.ip_address(a)) for a in resolve(name, 443)]
+        return [unwrap(ipaddress.ip_address(a)) for a in resolve(name, 443)]
     except Exception:  # no answer: the name rule still refuses the name itself
         return []
 
 
-def _unmapped(ip: IPAddress) -> IPAddress:
-    if ip.version == 6:
-        ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-    return ip
-
-
 def is_own_endpoint(address: IPAddress, port: int, resolve) -> bool:
-    return (_unmapped(address), port) in own_endpoints(resolve)
+    return (unwrap(address), port) in own_endpoints(resolve)
 
 
 def clear_cache() -> None:

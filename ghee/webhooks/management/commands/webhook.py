@@ -14,7 +14,7 @@ from django.utils import timezone
 from ghee.accounts.management.base import organization_named
 from ghee.core.management.base import GheeCommand, quiet_loggers
 from ghee.webhooks import sending, services
-from ghee.webhooks.choices import DeliveryStatus, EventType
+from ghee.webhooks.choices import DeliveryStatus, event_names
 from ghee.webhooks.models import Delivery, Endpoint
 
 
@@ -35,7 +35,7 @@ class Command(GheeCommand):
         add.add_argument(
             "--events",
             required=True,
-            help=f"comma-separated, from: {', '.join(EventType.values)}",
+            help=f"comma-separated, from: {', '.join(event_names())}",
         )
         add.add_argument(
             "--header",
