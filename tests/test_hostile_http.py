@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 import requests
 
+from tests.processes import free_port, ghee, start_serve, stop_serve, wait_until_serving
 from tests.raw_http import (
     chunked,
     connect,
@@ -24,7 +25,6 @@ from tests.raw_http import (
     request_head,
     status_of,
 )
-from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2

@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from tests.media.samples import png_bytes
+from tests.processes import free_port, ghee, start_serve, stop_serve, wait_until_serving
 from tests.raw_http import connect, read_until_closed, request_head, status_of
-from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
 
 BODY_TIMEOUT = 4
 # Every stalled writer is answered at its deadline (none waits for a thread); the rest is

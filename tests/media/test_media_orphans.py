@@ -13,8 +13,7 @@ from ghee.media.services import import_from_url
 from ghee.media.storage import asset_key
 from ghee.media.temporaries import Temporary
 from tests.media import samples
-from tests.media.conftest import BUCKET, stored_files
-from tests.media.test_media_s3 import keys, use_s3
+from tests.media.conftest import BUCKET, keys, stored_files, use_s3
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from ghee.content.models import Job
 from ghee.core.models import OutboxEvent
 from ghee.webhooks.models import Attempt, Delivery, Endpoint
-from tests.test_worker import committed, start_worker, stop, wait_for  # noqa: F401
+from tests.processes import start_worker, stop, wait_for
 from tests.webhooks.conftest import add_endpoint, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("committed", "allow_receiver")]
