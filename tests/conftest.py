@@ -13,6 +13,7 @@ from ghee.accounts.services import add_member, create_organization, create_token
 from ghee.content.models import Collection, Field
 from ghee.content.read.queries import count_cache
 from ghee.content.schema.cache import schema_cache
+from tests.webhooks.receiver import Receiver
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -167,3 +168,18 @@ def staff_client(username: str, *organizations) -> tuple[Client, object]:
     client = Client()
     client.force_login(user)
     return client, user
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def allow_receiver(settings, receiver):
+    """The egress policy lets this process reach the receiver (tests only)."""
+    settings.GHEE_EGRESS_ALLOW_NETWORKS = ["127.0.0.0/8"]
+    settings.GHEE_EGRESS_ALLOW_PORTS = [receiver.port]
+    return receiver

@@ -17,7 +17,8 @@ from ghee.core.models import ChoreRun, OutboxEvent
 from ghee.webhooks.models import Delivery
 from tests.conftest import post_job
 from tests.processes import database_url, output_of, postgres_only, start_worker, stop, wait_for
-from tests.webhooks.conftest import Receiver, add_endpoint, worker_env
+from tests.webhooks.conftest import add_endpoint, worker_env
+from tests.webhooks.receiver import Receiver
 
 pytestmark = [pytest.mark.slow, postgres_only]
 
