@@ -4,13 +4,16 @@ import ipaddress
 import socket
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.test import APIClient
 
 from ghee.accounts.authentication import token_cache
-from ghee.accounts.services import create_organization, create_token
+from ghee.accounts.services import add_member, create_organization, create_token
 from ghee.content.models import Collection, Field
 from ghee.content.read.queries import count_cache
 from ghee.content.schema.cache import schema_cache
+from tests.webhooks.receiver import Receiver
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -130,3 +133,53 @@ def team_members(org):
         ],
         label="name",
     )
+
+
+@pytest.fixture
+def committed(transactional_db):
+    """Rows written by the test are committed, so other processes (a worker, a server) see
+    them."""
+    schema_cache.clear()
+
+
+def create_body(name: str) -> dict:
+    """A write that creates one team member named ``name``."""
+    return {"key": "team_members", "status": "published", "fields": [{"name": name}]}
+
+
+def post_job(api, token, name):
+    """Queue a write creating one team member; the API accepted it (202)."""
+    response = api.post(
+        "/v2/content/", create_body(name), format="json", HTTP_AUTHORIZATION=f"Token {token}"
+    )
+    assert response.status_code == 202
+    return response
+
+
+PASSWORD = "a-long-enough-passphrase"
+
+
+def staff_client(username: str, *organizations) -> tuple[Client, object]:
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
+    user.is_staff = True
+    user.save()
+    for organization in organizations:
+        add_member(user, organization)
+    client = Client()
+    client.force_login(user)
+    return client, user
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def allow_receiver(settings, receiver):
+    """The egress policy lets this process reach the receiver (tests only)."""
+    settings.GHEE_EGRESS_ALLOW_NETWORKS = ["127.0.0.0/8"]
+    settings.GHEE_EGRESS_ALLOW_PORTS = [receiver.port]
+    return receiver

@@ -21,19 +21,18 @@ from django.db import connection
 
 from ghee.content.models import IdempotencyKey, Job
 from ghee.content.read import queries
-from ghee.content.schema.cache import schema_cache
 from ghee.content.write import accept
-from tests.test_cli import free_port, wait_until_serving
-from tests.test_db_resilience import postgres_only, start_api, stop_api
-from tests.test_worker import _database_url, wait_for
+from tests.processes import (
+    database_url,
+    free_port,
+    postgres_only,
+    start_api,
+    stop_api,
+    wait_for,
+    wait_until_serving,
+)
 
 pytestmark = postgres_only
-
-
-@pytest.fixture
-def committed(transactional_db):
-    """Rows are committed (a terminated backend takes its transaction with it)."""
-    schema_cache.clear()
 
 
 def terminate_this_backend() -> None:
@@ -41,7 +40,7 @@ def terminate_this_backend() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
-    with psycopg.connect(_database_url(), autocommit=True) as killer:
+    with psycopg.connect(database_url(), autocommit=True) as killer:
         killer.execute("SELECT pg_terminate_backend(%s)", [pid])
 
         def gone():
@@ -150,7 +149,7 @@ def test_a_real_server_answers_503_never_500_while_its_backends_are_terminated(
 ):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_api(port, _database_url())
+    server = start_api(port, database_url())
     read_url = f"{base}/v2/content/team_members/?auth_token={read_token}"
     answers = []  # (method, key, status, headers, body)
     stop = threading.Event()
@@ -179,7 +178,7 @@ def test_a_real_server_answers_503_never_500_while_its_backends_are_terminated(
         (test_pid,) = cursor.fetchone()
     try:
         wait_until_serving(port, server)
-        with psycopg.connect(_database_url(), autocommit=True) as killer:
+        with psycopg.connect(database_url(), autocommit=True) as killer:
             threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
             threads.append(threading.Thread(target=terminator, args=(killer,)))
             for thread in threads:

@@ -126,7 +126,7 @@ def test_a_failing_chore_is_logged_and_recorded(db, caplog):
     try:
         assert chores.run_due_chores()["broken_for_test"] == {"error": "ValueError: disk on fire"}
     finally:
-        chores._chores.pop("broken_for_test")
+        chores.unregister("broken_for_test")
     assert "Chore broken_for_test failed" in caplog.text
     run = ChoreRun.objects.get(name="broken_for_test")
     assert run.last_result == {"error": "ValueError: disk on fire"} and run.lease_token == ""

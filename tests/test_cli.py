@@ -6,21 +6,14 @@ server starting and stopping) is checked by running ``ghee`` as a subprocess aga
 SQLite database in a temporary data directory.
 """
 
-import contextlib
 import json
-import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -29,6 +22,18 @@ from django.core.management.base import CommandError
 from ghee.accounts.models import ApiToken, Locale, Organization
 from ghee.cli import printed_command
 from ghee.content.models import Collection
+from tests.processes import (
+    alive,
+    children_of,
+    clean_env,
+    free_port,
+    get,
+    ghee,
+    kill_process_groups,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{52}$")
 
@@ -229,29 +234,6 @@ def test_demo_on_a_restart_offers_only_what_is_still_useful(api, db, django_user
 # --- The command line (subprocesses) -----------------------------------------------------------
 
 
-def ghee_executable() -> list[str]:
-    script = Path(sys.executable).parent / "ghee"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ghee.cli"]
-
-
-def clean_env(data_dir: Path, **extra) -> dict:
-    # The subprocess gets its own SQLite database, whatever this test run uses.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GHEE_") and k != "DATABASE_URL"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env | {"GHEE_DATA_DIR": str(data_dir), **extra}
-
-
-def ghee(data_dir: Path, *args, stdin: str | None = None, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*ghee_executable(), *args],
-        env=clean_env(data_dir, **env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     """A data directory with a migrated SQLite database, shared by this module's subprocesses."""
@@ -401,86 +383,6 @@ def test_a_failing_webhook_test_says_so_once(data_dir):
 
 
 # --- ghee serve --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get(url: str, timeout: float = 5) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def wait_until_serving(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            if get(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("ghee serve did not answer /healthz")
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat_file.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def kill_process_groups(pids: list[int]) -> list[int]:
-    """Kill what is left of ``ghee serve``'s children (each leads its own process group), so
-    a failing test leaves nothing running. Returns the pids that were still alive."""
-    leftovers = [pid for pid in pids if alive(pid)]
-    for pid in leftovers:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-    return leftovers
-
-
-def start_serve(data_dir: Path, port: int, *args, **env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [*ghee_executable(), "serve", "--bind", f"127.0.0.1:{port}", *args],
-        env=clean_env(data_dir, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def stop_serve(process: subprocess.Popen) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    try:
-        _, stderr = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        children = children_of(process.pid)
-        process.kill()
-        _, stderr = process.communicate()
-        kill_process_groups(children)
-        raise AssertionError(f"ghee serve did not stop on SIGTERM:\n{stderr}") from None
-    return process.returncode, stderr
 
 
 @pytest.mark.slow

@@ -26,9 +26,7 @@ from ghee.content.write.jobs import JOB_LEASES, run_pending_jobs
 from ghee.content.write.pipeline import job_error
 from ghee.core.leases import LeaseStatus
 
-from .conftest import make_collection
-
-PASSWORD = "a-long-enough-passphrase"
+from .conftest import PASSWORD, make_collection, staff_client
 
 
 @pytest.fixture
@@ -45,17 +43,6 @@ def globex(db):
     make_collection(globex, "products", [{"key": "title", "type": "short_text"}], label="title")
     create_token(globex, "read", "globex website")
     return globex
-
-
-def staff_client(username: str, *organizations) -> tuple[Client, object]:
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
-    user.is_staff = True
-    user.save()
-    for organization in organizations:
-        add_member(user, organization)
-    client = Client()
-    client.force_login(user)
-    return client, user
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from ghee.content.models import Item
 from ghee.media.models import MediaAsset
 from ghee.webhooks import services as webhooks
 
-from .conftest import make_collection
-from .test_dashboard_access import staff_client
+from .conftest import make_collection, staff_client
 
 
 def asset(organization, name: str) -> MediaAsset:

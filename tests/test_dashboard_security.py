@@ -13,8 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory, override_settings
 
 from ghee.dashboard.client_address import client_address
-
-from .test_cli import ghee
+from tests.processes import ghee
 
 PASSWORD = "correct horse battery staple"
 PRODUCTION_ENV = {

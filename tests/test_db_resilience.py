@@ -9,11 +9,8 @@
 """
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.error
@@ -25,24 +22,23 @@ from django.db import connection
 
 from ghee.accounts.services import create_token
 from ghee.content.models import Job
-from ghee.content.schema.cache import schema_cache
 from ghee.core import db_health
-from tests.test_cli import children_of, free_port, kill_process_groups, wait_until_serving
-from tests.test_worker import (
-    _database_url,
+from tests.conftest import create_body, post_job
+from tests.processes import (
+    database_url,
+    free_port,
     output_of,
-    spawn_ghee,
+    postgres_only,
+    start_api,
     start_worker,
     stop,
+    stop_api,
     wait_for,
+    wait_until_serving,
 )
 
 pytestmark = pytest.mark.slow
 
-postgres_only = pytest.mark.skipif(
-    "os.environ.get('DATABASE_URL', '').split(':')[0] not in ('postgres', 'postgresql')",
-    reason="terminates PostgreSQL connections",
-)
 sqlite_only = pytest.mark.skipif(
     "os.environ.get('DATABASE_URL', '').split(':')[0] in ('postgres', 'postgresql')",
     reason="SQLite's write lock",
@@ -63,10 +59,6 @@ def request(url, *, method="GET", token=None, body=None, timeout=15.0):
     except urllib.error.HTTPError as exc:
         status, headers, raw = exc.code, exc.headers, exc.read()
     return status, headers, json.loads(raw or b"null"), time.monotonic() - started
-
-
-def create_body(name: str) -> dict:
-    return {"key": "team_members", "status": "published", "fields": [{"name": name}]}
 
 
 def terminate_other_backends() -> int:
@@ -94,27 +86,13 @@ def allow_connections(allowed: bool) -> None:
     is restarting does. Said from the server's `postgres` database: a database cannot
     refuse the connection that says so."""
     name = connection.ops.quote_name(connection.settings_dict["NAME"])
-    url = _database_url().rsplit("/", 1)[0] + "/postgres"
+    url = database_url().rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(allowed).lower()}")
 
 
 def jobs_succeeded() -> int:
     return Job.objects.filter(status="succeeded").count()
-
-
-def post_job(api, token, name):
-    response = api.post(
-        "/v2/content/", create_body(name), format="json", HTTP_AUTHORIZATION=f"Token {token}"
-    )
-    assert response.status_code == 202
-    return response
-
-
-@pytest.fixture
-def committed(transactional_db):
-    """Rows written by the test are committed, so other processes see them."""
-    schema_cache.clear()
 
 
 # --- A standalone worker ------------------------------------------------------------------------
@@ -169,7 +147,7 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_use(transaction
         cursor.execute("SELECT pg_backend_pid()")
         (first,) = cursor.fetchone()
     assert db_health.drop_dead_connections() == 0  # alive: kept
-    killer = psycopg.connect(_database_url(), autocommit=True)
+    killer = psycopg.connect(database_url(), autocommit=True)
     try:
         killer.execute("SELECT pg_terminate_backend(%s)", [first])
         assert wait_for(lambda: db_health.drop_dead_connections() == 1, 5)
@@ -183,31 +161,13 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_use(transaction
 # --- The API ---------------------------------------------------------------------------------
 
 
-def start_api(port: int, database_url: str, **env) -> subprocess.Popen:
-    data_dir = tempfile.mkdtemp(prefix="ghee-resilience-")
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GHEE_")},
-        "DATABASE_URL": database_url,
-        "GHEE_DATA_DIR": data_dir,
-        **{key: str(value) for key, value in env.items()},
-    }
-    return spawn_ghee(["serve", "--bind", f"127.0.0.1:{port}", "--no-worker"], environment)
-
-
-def stop_api(process: subprocess.Popen) -> str:
-    children = children_of(process.pid)
-    output = stop(process)
-    kill_process_groups(children)
-    return output
-
-
 @postgres_only
 def test_the_api_answers_without_a_500_after_its_connections_are_killed(
     committed, write_token, read_token, team_members
 ):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_api(port, _database_url())
+    server = start_api(port, database_url())
     try:
         wait_until_serving(port, server)
         read_url = f"{base}/v2/content/team_members/?auth_token={read_token}"
@@ -247,7 +207,7 @@ def test_a_stalled_writer_makes_writes_a_quick_503_and_reads_keep_answering(
     fresh_read_token = create_token(org, "read", "never used")[1]  # its first use is a write
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_api(port, _database_url(), GHEE_SQLITE_WRITE_TIMEOUT=1)
+    server = start_api(port, database_url(), GHEE_SQLITE_WRITE_TIMEOUT=1)
     stalled = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     try:
         wait_until_serving(port, server)
@@ -276,6 +236,8 @@ def test_a_stalled_writer_makes_writes_a_quick_503_and_reads_keep_answering(
             status, _, body, seconds = request(
                 f"{base}/v2/content/team_members/?auth_token={fresh_read_token}"
             )
+            # Timing is the contract: a read that queued behind the stalled writer would
+            # wait out the write lock; one answered within this liveness bound did not.
             assert (status, seconds < 5) == (200, True), body
             assert request(f"{base}/healthz")[0] == 200
         assert stalled.execute("SELECT count(*) FROM content_job").fetchone() == (0,)

@@ -24,30 +24,20 @@ import requests
 from django.core.management import get_commands, load_command_class
 
 from ghee import cli
-
-from .test_cli import clean_env, free_port, ghee, wait_until_serving
-from .test_worker import output_of, spawn_ghee, stop
+from tests.markdown import shell_blocks
+from tests.processes import (
+    clean_env,
+    free_port,
+    ghee,
+    output_of,
+    spawn_ghee,
+    stop,
+    wait_until_serving,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
 RUNNABLE = ".venv/bin/ghee"
-
-
-def shell_blocks(markdown: str) -> list[tuple[int, str]]:
-    """(first line number, text) of each fenced sh/bash block, continuation lines joined."""
-    blocks, lines, start, language = [], None, 0, ""
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        if line.startswith("```"):
-            if lines is None:
-                lines, start, language = [], number + 1, line[3:].strip()
-            else:
-                if language in SHELL_LANGUAGES:
-                    blocks.append((start, "\n".join(lines).replace("\\\n", " ")))
-                lines = None
-        elif lines is not None:
-            lines.append(line)
-    return blocks
 
 
 def _until_operator(text: str) -> str:

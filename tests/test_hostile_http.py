@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 import requests
 
+from tests.processes import free_port, ghee, start_serve, stop_serve, wait_until_serving
 from tests.raw_http import (
     chunked,
     connect,
@@ -24,7 +25,6 @@ from tests.raw_http import (
     request_head,
     status_of,
 )
-from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2
@@ -199,12 +199,15 @@ def test_fifty_slow_and_idle_connections_leave_health_and_reads_answering(server
     )
     assert max(latencies) < 5  # a liveness bound, not a performance claim
 
+    # Timing is the contract: an idle or slow-header connection is closed at the header
+    # deadline (plus slack for a loaded machine), not whenever the client gives up.
     bound = HEADER_TIMEOUT + 2
     for attack in attacks["idle"] + attacks["slow headers"]:
         assert attack.closed and attack.ended_after < bound, (attack.response, attack.ended_after)
         assert status_of(attack.response) in (None, 408)
     for attack in attacks["anonymous slow body"]:
         assert status_of(attack.response) == 401  # decided from the headers, body unread
+        # Answered without waiting for the body: before its deadline would even pass.
         assert attack.closed and attack.ended_after < 2
     for attack in attacks["slow body with a write token"]:
         # Ten token writers share the threads (WSGI reads a body on one): a writer whose
@@ -212,7 +215,7 @@ def test_fifty_slow_and_idle_connections_leave_health_and_reads_answering(server
         # body (400: a blank body has no "key") instead of a 408. Either way it is answered
         # in time and nothing is accepted; a lone slow writer's 408 is the next test.
         assert status_of(attack.response) in (408, 400), attack.response
-        assert attack.ended_after < SLOW_WRITE_BOUND
+        assert attack.ended_after < SLOW_WRITE_BOUND  # answered at the body deadline
 
 
 def test_a_slow_body_with_a_write_token_is_408_and_accepts_nothing(server):
@@ -222,7 +225,7 @@ def test_a_slow_body_with_a_write_token_is_408_and_accepts_nothing(server):
     attack.start()
     attack.join(15)
     assert status_of(attack.response) == 408
-    assert attack.closed and attack.ended_after < SLOW_WRITE_BOUND
+    assert attack.closed and attack.ended_after < SLOW_WRITE_BOUND  # at the body deadline
     after = requests.get(jobs, headers=server.write_headers(), timeout=5).json()["meta"]["count"]
     assert after == before
 

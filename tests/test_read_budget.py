@@ -21,7 +21,10 @@ from ghee.content.read import queries, timeouts
 from tests.conftest import make_collection
 from tests.read_factories import put_item
 
-BOUND_S = 10  # a liveness bound, not a performance claim
+# Timing is the contract of the `took < BOUND_S` checks: each flood used to run for tens of
+# seconds, and the fix is that it is answered at all within a bound. A liveness bound, with
+# slack for a loaded machine, not a performance claim.
+BOUND_S = 10
 
 
 @pytest.fixture

@@ -18,8 +18,15 @@ from django.utils import timezone
 
 from ghee.content.models import Item, ItemFieldIndex, ItemLocale
 from tests.conftest import make_collection
+from tests.processes import (
+    children_of,
+    free_port,
+    ghee,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 from tests.read_factories import put_item
-from tests.test_cli import children_of, free_port, ghee, start_serve, stop_serve, wait_until_serving
 
 HUBS = 100
 # The most a refused read may allocate in this process (tracemalloc's peak): the fan-out's

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ghee.settings import public_url_for_bind
-from tests.test_cli import (
+from tests.processes import (
     clean_env,
     free_port,
     get,

@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from tests.media.samples import png_bytes
+from tests.processes import free_port, ghee, start_serve, stop_serve, wait_until_serving
 from tests.raw_http import connect, read_until_closed, request_head, status_of
-from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
 
 BODY_TIMEOUT = 4
 # Every stalled writer is answered at its deadline (none waits for a thread); the rest is
@@ -141,13 +141,13 @@ def test_stalled_writers_get_408_while_health_reads_and_writes_answer(server, st
         time.sleep(0.05)
     print(f"\n{answered} reads and {accepted} writes beside {stalled} stalled writers")
     assert answered > 10 and accepted > 5
-    assert slowest < READ_BOUND
+    assert slowest < READ_BOUND  # nothing queued behind the stalled writers (READ_BOUND)
 
     for writer in writers:
         assert status_of(writer.response) == 408, writer.response
         assert b"connection: close" in writer.response.lower()
         assert b'{"detail":"Request body was not received in time."}' in writer.response
-        assert writer.closed and writer.ended_after < STALL_BOUND
+        assert writer.closed and writer.ended_after < STALL_BOUND  # answered at its deadline
     assert job_count(server) == before + accepted  # nothing from the stalled writers
 
 

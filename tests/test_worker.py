@@ -1,89 +1,16 @@
 """Real `ghee worker` processes draining real jobs, including one killed with SIGKILL."""
 
-import os
 import re
 import signal
 import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from ghee.content.models import Item, ItemLocale, Job
-from ghee.content.schema.cache import schema_cache
 from ghee.core.models import OutboxEvent
+from tests.processes import output_of, start_worker, stop, wait_for
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _database_url() -> str:
-    """The URL of the test database this process is using, for a worker subprocess."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{db.get('HOST') or 'localhost'}{port}/{db['NAME']}"
-
-
-def start_worker(**env) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "GHEE_DATA_DIR": str(settings.DATA_DIR),
-        "GHEE_WORKER_INTERVAL": "0.05",
-        **{key: str(value) for key, value in env.items()},
-    }
-    return spawn_ghee(["worker"], environment)
-
-
-def spawn_ghee(args: list[str], environment: dict) -> subprocess.Popen:
-    """``ghee ARGS`` as a subprocess whose output goes to ``process.log``.
-
-    A file, not a pipe: a process must never block on a full pipe nobody reads."""
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process object
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ghee.cli", *args],
-        cwd=ROOT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    process.log = log
-    return process
-
-
-def output_of(process: subprocess.Popen) -> str:
-    process.log.seek(0)
-    return process.log.read().decode(errors="replace")
-
-
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return output_of(process)
 
 
 def post(api, token, body):
@@ -92,13 +19,6 @@ def post(api, token, body):
 
 def job_status(api, token, location):
     return api.get(location, HTTP_AUTHORIZATION=f"Token {token}").json()
-
-
-@pytest.fixture
-def committed(transactional_db):
-    """Rows written by the test are committed, so a worker process sees them."""
-    schema_cache.clear()
-    yield
 
 
 def test_job_lifecycle_through_a_real_worker(api, committed, write_token, team_members):

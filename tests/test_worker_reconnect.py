@@ -13,20 +13,14 @@ from django.db import connection
 from django.utils import timezone
 
 from ghee.content.models import Job
-from ghee.content.schema.cache import schema_cache
 from ghee.core.models import ChoreRun, OutboxEvent
 from ghee.webhooks.models import Delivery
-from tests.test_db_resilience import post_job, postgres_only
-from tests.test_worker import _database_url, output_of, start_worker, stop, wait_for
-from tests.webhooks.conftest import Receiver, add_endpoint, worker_env
+from tests.conftest import post_job
+from tests.processes import database_url, output_of, postgres_only, start_worker, stop, wait_for
+from tests.webhooks.conftest import add_endpoint, worker_env
+from tests.webhooks.receiver import Receiver
 
 pytestmark = [pytest.mark.slow, postgres_only]
-
-
-@pytest.fixture
-def committed(transactional_db):
-    """Rows written by the test are committed, so the worker process sees them."""
-    schema_cache.clear()
 
 
 def blocked_backend(table: str) -> int | None:
@@ -44,7 +38,7 @@ def blocked_backend(table: str) -> int | None:
 
 def terminate_during_claim(worker, table: str) -> None:
     """Hold ``table`` so the worker's claim waits on it, then terminate the worker's backend."""
-    with psycopg.connect(_database_url()) as holder:
+    with psycopg.connect(database_url()) as holder:
         holder.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         pids = []
         assert wait_for(lambda: pids.append(blocked_backend(table)) or pids[-1], 30), output_of(

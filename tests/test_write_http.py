@@ -156,17 +156,23 @@ def test_odd_bodies_never_cause_a_500(api, write_token, team_members, body):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "errors"),
     [
-        {"fields": ["x"]},
-        {"fields": {"name": {"a": 1}}},
-        {"fields": {"name": [1, 2]}},
-        {"fields": "x"},
-        {"status": 5},
-        [],
+        (
+            {"fields": ["x"]},
+            {"fields": ['Expected an object of field values but got type "array".']},
+        ),
+        ({"fields": {"name": {"a": 1}}}, {"fields": {"name": ["Not a valid string."]}}),
+        ({"fields": {"name": [1, 2]}}, {"fields": {"name": ["Not a valid string."]}}),
+        (
+            {"fields": "x"},
+            {"fields": ['Expected an object of field values but got type "string".']},
+        ),
+        ({"status": 5}, {"status": ['"5" is not a valid choice.']}),
+        ([], {"non_field_errors": ["Invalid data. Expected a dictionary, but got array."]}),
     ],
 )
-def test_odd_change_bodies_are_400(api, write_token, team_members, body):
+def test_odd_change_bodies_are_400(api, write_token, team_members, body, errors):
     api.post("/v2/content/", BODY, format="json", **auth(write_token))
     run_pending_jobs()
     item = Item.objects.get()
@@ -178,7 +184,7 @@ def test_odd_change_bodies_are_400(api, write_token, team_members, body):
         **auth(write_token),
     )
     assert response.status_code == 400
-    assert isinstance(response.json(), dict)
+    assert response.json() == errors
 
 
 # --- Idempotency-Key -------------------------------------------------------------------------

@@ -47,6 +47,11 @@ def register(chore: Chore) -> None:
     _chores[chore.name] = chore
 
 
+def unregister(name: str) -> None:
+    """Forget the chore ``name`` (its ``ChoreRun`` row, if any, stays)."""
+    del _chores[name]
+
+
 def release_stale_leases(queue) -> Chore:
     """``release_stale_<name>_leases`` for a ``LeaseQueue``: every lease period, rows left
     running by a dead worker whose lease lapsed go back to pending."""

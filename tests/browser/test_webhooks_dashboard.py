@@ -11,7 +11,6 @@ import pytest
 from ghee.webhooks import sending
 from ghee.webhooks.models import Delivery, Endpoint
 from tests.browser.conftest import shot, sign_in
-from tests.webhooks.conftest import allow_receiver, receiver  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_receiver")]
 
@@ -23,7 +22,7 @@ def test_create_an_endpoint_send_a_test_event_and_read_the_delivery_log(
     live_server,
     django_user_model,
     org,
-    receiver,  # noqa: F811
+    receiver,
 ):
     django_user_model.objects.create_superuser("ops", "ops@example.com", PASSWORD)
     base = live_server.url.replace("localhost", "127.0.0.1")

@@ -12,8 +12,7 @@ from django.core.management.base import CommandError
 from tests.media.conftest import media_storage
 from tests.media.samples import png_bytes
 from tests.media.servers import LoopbackServer
-from tests.test_cli import clean_env, free_port, ghee, wait_until_serving
-from tests.test_worker import spawn_ghee, stop
+from tests.processes import clean_env, free_port, ghee, spawn_ghee, stop, wait_until_serving
 
 SEED = Path(__file__).with_name("seed_source.py")
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import clean_env, free_port, wait_until_serving
-from tests.test_first_run import shell_blocks
-from tests.test_worker import spawn_ghee, stop
+from tests.markdown import shell_blocks
+from tests.processes import clean_env, free_port, spawn_ghee, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "migrate-from-buttercms.md"

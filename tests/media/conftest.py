@@ -8,6 +8,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from ghee.core.egress import open_url
+from ghee.core.egress import urls as egress_urls
 from tests.media.servers import LoopbackServer
 
 
@@ -108,3 +110,53 @@ def bucket(s3_endpoint):
         for item in page.get("Contents", []):
             client.delete_object(Bucket=BUCKET, Key=item["Key"])
     client.delete_bucket(Bucket=BUCKET)
+
+
+def use_s3(settings, endpoint: str, media_url: str = "") -> None:
+    """The settings GHEE_S3_BUCKET=... GHEE_S3_ENDPOINT_URL=... produce (ghee/settings.py)."""
+    options = {
+        "bucket_name": BUCKET,
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "access_key": "testing",
+        "secret_key": "testing",
+        "addressing_style": "path",
+        "querystring_auth": False,
+    }
+    if media_url:
+        scheme, _, domain = media_url.partition("//")
+        options.update(custom_domain=domain.rstrip("/"), url_protocol=scheme)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "ghee.media.s3.MediaS3Storage", "OPTIONS": options},
+    }
+    settings.GHEE_S3_BUCKET = BUCKET
+    settings.GHEE_MEDIA_URL = media_url
+
+
+def keys(client) -> list[str]:
+    return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """Replace DNS: ``resolver[name] = [addresses]``; ``resolver.calls`` counts lookups."""
+
+    class Resolver(dict):
+        calls: list = []
+
+        def __call__(self, host, port):
+            self.calls.append(host)
+            answer = self[host]
+            return answer(len(self.calls)) if callable(answer) else answer
+
+    stub = Resolver()
+    stub.calls = []
+    monkeypatch.setattr(egress_urls, "resolve_host", stub)
+    return stub
+
+
+def fetch(url: str) -> bytes:
+    with open_url(url, purpose="test") as response:
+        response.raise_for_status()
+        return response.read()

@@ -10,14 +10,14 @@ import pytest
 
 from ghee.core.egress import BlockedAddress, open_url
 from ghee.core.egress.urls import Target
+from tests.media.conftest import fetch
 from tests.media.servers import LoopbackServer
-from tests.media.test_egress_corpus import fetch, resolver  # noqa: F401 (a fixture)
 
 GHEE_ADDRESS = "93.184.216.34"  # a public address, never connected to (the guard would fail)
 
 
 @pytest.fixture
-def ghee_public(settings, resolver):  # noqa: F811
+def ghee_public(settings, resolver):
     settings.PUBLIC_URL = "https://cms.example.com"
     settings.ALLOWED_HOSTS = ["cms.example.com", ".ghee.example", "testserver"]
     resolver["cms.example.com"] = [GHEE_ADDRESS]
@@ -93,7 +93,7 @@ def test_ghee_on_loopback_is_refused_even_where_loopback_is_allowed(settings, co
         neighbour.close()
 
 
-def test_ghees_own_name_that_does_not_resolve_is_still_refused(settings, resolver, connects):  # noqa: F811
+def test_ghees_own_name_that_does_not_resolve_is_still_refused(settings, resolver, connects):
     settings.PUBLIC_URL = "https://cms.unresolvable.test"
     with (
         pytest.raises(BlockedAddress, match="is ghee's own address"),

@@ -18,7 +18,7 @@ from ghee.core.egress import (
     is_allowed_address,
     is_public_address,
 )
-from tests.media.test_egress_corpus import BLOCKED_ADDRESSES
+from tests.media.blocked_urls import BLOCKED_ADDRESSES
 
 PUBLIC = ["8.8.8.8", "1.1.1.1", "172.32.0.1", "93.184.216.34", "::ffff:8.8.8.8",
           "2606:4700:4700::1111", "2a00:1450:4001:80b::200e"]  # fmt: skip

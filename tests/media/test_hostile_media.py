@@ -32,7 +32,7 @@ from ghee.media.temporaries import Temporary, sweep_dead_temporaries
 from tests.conftest import make_collection
 from tests.media import hostile_corpus, samples
 from tests.media.conftest import stored_files
-from tests.test_cli import free_port, ghee, start_serve, stop_serve, wait_until_serving
+from tests.processes import free_port, ghee, start_serve, stop_serve, wait_until_serving
 
 pytestmark = pytest.mark.django_db
 

@@ -24,8 +24,8 @@ from ghee.media.services import (
     store_media,
 )
 from tests.media import samples
+from tests.media.blocked_urls import BLOCKED_LITERAL_URLS
 from tests.media.conftest import stored_files
-from tests.media.test_egress_corpus import BLOCKED_LITERAL_URLS
 
 pytestmark = pytest.mark.django_db
 

@@ -10,35 +10,9 @@ import pytest
 from ghee.media.models import MediaAsset
 from ghee.media.services import import_from_url, own_asset_for_url
 from tests.media import samples
-from tests.media.conftest import BUCKET
+from tests.media.conftest import BUCKET, keys, use_s3
 
 pytestmark = pytest.mark.django_db
-
-
-def use_s3(settings, endpoint: str, media_url: str = "") -> None:
-    """The settings GHEE_S3_BUCKET=... GHEE_S3_ENDPOINT_URL=... produce (ghee/settings.py)."""
-    options = {
-        "bucket_name": BUCKET,
-        "endpoint_url": endpoint,
-        "region_name": "us-east-1",
-        "access_key": "testing",
-        "secret_key": "testing",
-        "addressing_style": "path",
-        "querystring_auth": False,
-    }
-    if media_url:
-        scheme, _, domain = media_url.partition("//")
-        options.update(custom_domain=domain.rstrip("/"), url_protocol=scheme)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "ghee.media.s3.MediaS3Storage", "OPTIONS": options},
-    }
-    settings.GHEE_S3_BUCKET = BUCKET
-    settings.GHEE_MEDIA_URL = media_url
-
-
-def keys(client) -> list[str]:
-    return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
 
 
 def test_an_import_lands_in_the_bucket_and_its_url_serves_the_bytes(

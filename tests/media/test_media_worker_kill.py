@@ -11,7 +11,7 @@ from ghee.media.models import MediaAsset
 from tests.conftest import make_collection
 from tests.media import samples
 from tests.media.conftest import stored_files
-from tests.test_worker import committed, start_worker, stop, wait_for  # noqa: F401
+from tests.processes import start_worker, stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("committed")]
 

@@ -6,7 +6,7 @@ import pytest
 from ghee.accounts.services import create_token
 from ghee.webhooks.models import Delivery
 from tests.conftest import make_collection
-from tests.test_worker import committed, start_worker, stop, wait_for  # noqa: F401
+from tests.processes import start_worker, stop, wait_for
 from tests.webhooks.conftest import add_endpoint, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("committed", "allow_receiver")]

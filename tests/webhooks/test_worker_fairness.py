@@ -13,19 +13,12 @@ import pytest
 from django.utils import timezone
 
 from ghee.content.models import Job
-from ghee.content.schema.cache import schema_cache
 from ghee.webhooks import services
 from ghee.webhooks.models import Delivery
-from tests.test_worker import start_worker, stop, wait_for
+from tests.processes import start_worker, stop, wait_for
 from tests.webhooks.conftest import add_endpoint, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_receiver")]
-
-
-@pytest.fixture
-def committed(transactional_db):
-    """Rows written by the test are committed, so a worker process sees them."""
-    schema_cache.clear()
 
 
 def owe(endpoint, count: int) -> None:
