@@ -185,29 +185,40 @@ def test_other_origins_still_may_not_write(api, write_token, team_members):
     assert preflight(api, "/v2/content/", "GET")[ACAO] == "*"
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, []),
-        ("", []),
-        ("https://a.example", ["https://a.example"]),
-        (
-            " https://a.example/ , http://127.0.0.1:3000,",
-            ["https://a.example", "http://127.0.0.1:3000"],
-        ),
-    ],
-)
-def test_write_origins_come_from_the_environment(tmp_path, value, expected):
+def _write_origins(tmp_path, value):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHEE_")}
     env |= {"DJANGO_SETTINGS_MODULE": "ghee.settings", "GHEE_DATA_DIR": str(tmp_path)}
     if value is not None:
         env["GHEE_CORS_WRITE_ORIGINS"] = value
     probe = "import json; from django.conf import settings as s; "
     probe += "print(json.dumps(s.GHEE_CORS_WRITE_ORIGINS))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    )
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, []),
+        ("https://a.example", ["https://a.example"]),
+        (
+            " https://a.example/ , http://127.0.0.1:3000",
+            ["https://a.example", "http://127.0.0.1:3000"],
+        ),
+    ],
+)
+def test_write_origins_come_from_the_environment(tmp_path, value, expected):
+    result = _write_origins(tmp_path, value)
+    assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == expected
+
+
+@pytest.mark.parametrize("value", ["", "https://a.example,", "a.example"])
+def test_write_origins_that_are_empty_or_malformed_stop_ghee(tmp_path, value):
+    # Unset means none; an empty value, an empty entry or an origin without a scheme is a
+    # mistake, named in one line (ghee.core.env's rule for every variable).
+    result = _write_origins(tmp_path, value)
+    assert result.returncode != 0
+    assert f"GHEE_CORS_WRITE_ORIGINS={value!r}" in result.stderr
 
 
 # --- Retry-After: readable by the page that is asked to wait ---------------------------------

@@ -107,7 +107,7 @@ def test_ghees_own_name_that_does_not_resolve_is_still_refused(settings, resolve
 
 
 @pytest.mark.parametrize("answer", [f"::ffff:{GHEE_ADDRESS}", f"::ffff:{GHEE_ADDRESS}%eth0"])
-def test_ghees_address_in_ipv4_mapped_form_is_still_ghee(answer, settings, resolver, connects):  # noqa: F811
+def test_ghees_address_in_ipv4_mapped_form_is_still_ghee(answer, settings, resolver, connects):
     """Ghee's name resolving to the IPv4-mapped form, another name to the plain IPv4 one (and
     the other way round): one unwrapping rule, so both sides compare as the same address."""
     settings.PUBLIC_URL = "https://cms.example.com"
